@@ -1,0 +1,98 @@
+package worker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/session"
+	"github.com/camo-fleet/camo-fleet/internal/steps"
+)
+
+// capacityRetryAfter is the Retry-After a full worker suggests, in seconds.
+const capacityRetryAfter = 5
+
+// statusOf maps domain errors to an HTTP status and a stable code. It is the
+// only place that does.
+var statusOf = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{session.ErrNotFound, http.StatusNotFound, "not_found"},
+	{session.ErrEnded, http.StatusConflict, "session_ended"},
+	{session.ErrNotReady, http.StatusConflict, "session_not_ready"},
+	{session.ErrWrongMode, http.StatusConflict, "wrong_mode"},
+	{session.ErrClientConnected, http.StatusConflict, "client_connected"},
+	{session.ErrCapacity, http.StatusTooManyRequests, "capacity"},
+	{session.ErrEngineUnavailable, http.StatusServiceUnavailable, "engine_unavailable"},
+	{session.ErrDirectDisabled, http.StatusForbidden, "direct_disabled"},
+	{session.ErrTokenInvalid, http.StatusUnauthorized, "token_invalid"},
+	{session.ErrShuttingDown, http.StatusServiceUnavailable, "shutting_down"},
+	{errBadRequest, http.StatusBadRequest, "bad_request"},
+	{errTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
+	{errNoRoute, http.StatusNotFound, "no_route"},
+}
+
+var (
+	errBadRequest = errors.New("bad request")
+	errTooLarge   = errors.New("request body too large")
+	errNoRoute    = errors.New("no such endpoint")
+)
+
+func errRoute(r *http.Request) error {
+	return fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path)
+}
+
+// writeError answers with the status and JSON body that fit err. Client
+// mistakes are logged at Debug, server faults at Error.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var fe *session.FieldError
+	var se *steps.FieldError
+	var start *session.StartError
+	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, errorBody("invalid_field", fe.Error(), fe.Field))
+		return
+	case errors.As(err, &se):
+		field := "steps"
+		if se.Field != "" {
+			field = se.Field
+		}
+		writeJSON(w, http.StatusBadRequest, errorBody("invalid_field", se.Error(), field))
+		return
+	case errors.As(err, &start):
+		log.Warn("session start failed", "session_id", start.SessionID, "err", start.Err)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody("start_failed", start.Error(), ""))
+		return
+	}
+	for _, m := range statusOf {
+		if errors.Is(err, m.err) {
+			if m.status == http.StatusTooManyRequests {
+				w.Header().Set("Retry-After", strconv.Itoa(capacityRetryAfter))
+			}
+			log.Debug("request refused", "path", r.URL.Path, "status", m.status, "err", err)
+			writeJSON(w, m.status, errorBody(m.code, err.Error(), ""))
+			return
+		}
+	}
+	log.Error("request failed", "path", r.URL.Path, "err", err)
+	writeJSON(w, http.StatusInternalServerError, errorBody("internal", "internal error; see the worker log", ""))
+}
+
+func errorBody(code, msg, field string) api.Error {
+	return api.Error{Error: api.ErrorBody{Code: code, Message: msg, Field: field}}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
