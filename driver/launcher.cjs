@@ -326,6 +326,18 @@ function patchNewContext(instrument) {
 
 // ---- launch and close ------------------------------------------------------------
 
+// The browser inherits this process's environment minus any CAMOU_CONFIG*
+// (a stale chunk would be joined onto the session's configuration), plus the
+// session's own variables.
+function browserEnv() {
+  const env = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('CAMOU_CONFIG')) env[name] = value;
+  }
+  Object.assign(env, cfg.env || {});
+  return Object.entries(env).map(([name, value]) => ({ name, value: String(value) }));
+}
+
 async function launch() {
   const playwright = server.createPlaywright({ sdkLanguage: 'javascript', isServer: true });
   const browserType = playwright[ENGINE_TYPES[cfg.engine]];
@@ -334,7 +346,7 @@ async function launch() {
     channel: cfg.channel || undefined,
     headless: cfg.headless,
     args: cfg.args || [],
-    env: Object.entries({ ...process.env, ...(cfg.env || {}) }).map(([name, value]) => ({ name, value: String(value) })),
+    env: browserEnv(),
     firefoxUserPrefs: cfg.firefoxUserPrefs || undefined,
     handleSIGINT: false,
     handleSIGTERM: false,

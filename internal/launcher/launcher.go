@@ -85,6 +85,8 @@ type Process struct {
 	reaper  *procs.Reaper
 	log     *slog.Logger
 
+	sessionID string
+
 	closeOnce sync.Once
 }
 
@@ -131,10 +133,10 @@ func Start(ctx context.Context, d Driver, spec Spec, reaper *procs.Reaper,
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, fmt.Errorf("launcher stdin: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := reaper.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start launcher %s: %w", d.Script, err)
 	}
-	reaper.Own(cmd.Process.Pid)
+	p.sessionID = spec.SessionID
 	go p.wait()
 	if err := p.sendConfig(spec); err != nil {
 		p.Kill()
@@ -214,8 +216,7 @@ func (p *Process) readEvents(r io.Reader, readyCh chan<- Event, onEvent func(Eve
 }
 
 func (p *Process) wait() {
-	p.waitErr = p.cmd.Wait()
-	p.reaper.Disown(p.cmd.Process.Pid)
+	p.waitErr = p.reaper.Wait(p.cmd)
 	close(p.done)
 }
 
@@ -254,12 +255,16 @@ func (p *Process) Close(grace time.Duration) error {
 	return err
 }
 
-// Kill ends every process of the session at once: the launcher's tree, the
-// browser's process group and its descendants.
+// Kill ends every process of the session at once: the launcher's tree
+// (its pid is ours until Wait returns, so it cannot have been reused) and
+// every process carrying the session's marker, which covers the browser's
+// detached process group even after the launcher died.
 func (p *Process) Kill() {
-	if p.ready.BrowserPid > 0 {
-		_ = procs.KillTree(p.ready.BrowserPid)
+	select {
+	case <-p.done:
+	default:
+		_ = procs.KillTree(p.cmd.Process.Pid)
 	}
-	_ = procs.KillTree(p.cmd.Process.Pid)
+	_, _ = procs.KillByEnv(EnvSession, p.sessionID)
 	<-p.done
 }

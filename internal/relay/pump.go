@@ -57,10 +57,11 @@ type relay struct {
 	backendPings atomic.Int64 // backend pings the client has yet to answer
 	closeInit    atomic.Pointer[string]
 
-	once     sync.Once
-	done     chan struct{}
-	closedBy string
-	err      error
+	claimOnce sync.Once
+	closeOnce sync.Once
+	done      chan struct{} // closed once the relay is ending
+	closedBy  string
+	err       error
 }
 
 // newRelay wires a relay between an accepted client and a handshaken backend.
@@ -360,17 +361,20 @@ func (r *relay) requestPing() {
 // stop ends the relay for reason, first telling both sides it is going away
 // where that can be done at once on a frame boundary.
 func (r *relay) stop(reason string) {
-	if r.up.mu.TryLock() {
-		defer r.up.mu.Unlock()
-		r.goodbye(&r.up, closeFrame(true))
+	if !r.claim(reason, nil) {
+		return
 	}
+	// The locks are held until both connections are closed, so no frame can
+	// follow the close frames.
 	if r.down.mu.TryLock() {
 		defer r.down.mu.Unlock()
 		r.goodbye(&r.down, closeFrame(false))
 	}
-	// The locks are held until both connections are closed, so no frame can
-	// follow the close frames.
-	r.finish(reason, nil)
+	if r.up.mu.TryLock() {
+		defer r.up.mu.Unlock()
+		r.goodbye(&r.up, closeFrame(true))
+	}
+	r.closeConns()
 }
 
 // goodbye writes a close frame on d if its stream is at a frame boundary;
@@ -408,15 +412,32 @@ func (r *relay) endReason(side string, err error) string {
 	return ClosedByError
 }
 
-// finish records why the relay ended, the first time it is called, and
-// closes both connections so every loop returns.
+// finish ends the relay for reason and closes both connections so every
+// loop returns. If the relay is already ending, whoever claimed it closes.
 func (r *relay) finish(reason string, err error) {
-	r.once.Do(func() {
+	if r.claim(reason, err) {
+		r.closeConns()
+	}
+}
+
+// claim records why the relay ended and reports whether this call was the
+// first to do so.
+func (r *relay) claim(reason string, err error) bool {
+	first := false
+	r.claimOnce.Do(func() {
 		r.closedBy = reason
 		r.err = err
 		close(r.done)
-		if cerr := errors.Join(r.client.Close(), r.backend.Close()); cerr != nil {
-			r.log.Debug("relay close", "err", cerr)
+		first = true
+	})
+	return first
+}
+
+// closeConns closes both connections once.
+func (r *relay) closeConns() {
+	r.closeOnce.Do(func() {
+		if err := errors.Join(r.client.Close(), r.backend.Close()); err != nil {
+			r.log.Debug("relay close", "err", err)
 		}
 	})
 }
