@@ -85,6 +85,9 @@ type CreateSessionRequest struct {
 	Labels         map[string]string `json:"labels,omitempty"`
 	Steps          []json.RawMessage `json:"steps,omitempty"`
 	CloseWhenDone  bool              `json:"closeWhenDone,omitempty"`
+	// CamoufoxConfig is passed to Camoufox as CAMOU_CONFIG_1..N; keys must
+	// be Camoufox properties. camoufox engine only.
+	CamoufoxConfig map[string]any `json:"camoufoxConfig,omitempty"`
 }
 
 // Session is a session as the API shows it.

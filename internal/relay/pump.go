@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -33,6 +35,7 @@ type direction struct {
 	mu   sync.Mutex
 	scan scanner // frames written to dst so far
 	dst  net.Conn
+	side string // who dst is: ClosedByClient or ClosedByBackend
 
 	bytes, frames int64 // forwarded; only the copy loop touches them
 	drop          bool  // the current frame is being consumed, not forwarded
@@ -76,8 +79,8 @@ func newRelay(client net.Conn, clientPending []byte, b *backend, opts Options) *
 		start:          time.Now(),
 		done:           make(chan struct{}),
 	}
-	r.up.dst = b.conn
-	r.down.dst = client
+	r.up.dst, r.up.side = b.conn, ClosedByBackend
+	r.down.dst, r.down.side = client, ClosedByClient
 	return r
 }
 
@@ -274,15 +277,31 @@ func (d *direction) write(p []byte) error {
 	}
 	n, err := d.dst.Write(p)
 	d.bytes += int64(n)
-	return err
+	if err != nil {
+		return &writeFailure{side: d.side, op: "forward", err: err}
+	}
+	return nil
 }
+
+// writeFailure is a failed write to one side of the relay.
+type writeFailure struct {
+	side string // ClosedByClient or ClosedByBackend
+	op   string // what was written
+	err  error
+}
+
+func (e *writeFailure) Error() string {
+	return fmt.Sprintf("%s to %s: %v", e.op, e.side, e.err)
+}
+
+func (e *writeFailure) Unwrap() error { return e.err }
 
 // sendPingLocked writes a ping to the client; down.mu must be held and the
 // stream must be at a frame boundary.
 func (r *relay) sendPingLocked() error {
 	r.pingDue.Store(false)
 	if _, err := r.client.Write(pingFrame); err != nil {
-		return fmt.Errorf("write ping: %w", err)
+		return &writeFailure{side: ClosedByClient, op: "ping", err: err}
 	}
 	r.pingsSent++
 	// Start the pong clock unless an earlier ping is still unanswered.
@@ -400,16 +419,31 @@ func closeFrame(masked bool) []byte {
 		goingAway[0] ^ key[0], goingAway[1] ^ key[1]}
 }
 
-// endReason names who ended the relay when a copy loop stopped with err
-// while reading from side.
+// endReason names who ended the relay when a copy loop reading from side
+// stopped with err. A close handshake names its initiator; a connection
+// that was closed or reset names its side, even when the relay noticed it
+// on a write; a ping that could not be written in time is a ping timeout.
 func (r *relay) endReason(side string, err error) string {
 	if init := r.closeInit.Load(); init != nil {
 		return *init
 	}
-	if errors.Is(err, io.EOF) {
+	var wf *writeFailure
+	if errors.As(err, &wf) {
+		side = wf.side
+	}
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ClosedByPingTimeout
+	case peerGone(err):
 		return side
 	}
 	return ClosedByError
+}
+
+// peerGone reports whether err means the peer closed or reset the connection.
+func peerGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
 }
 
 // finish ends the relay for reason and closes both connections so every

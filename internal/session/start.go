@@ -35,7 +35,8 @@ func (s *Session) start(ctx context.Context) error {
 	if err := s.prepareDirs(); err != nil {
 		return err
 	}
-	spec, err := s.engine.Spec(s.avail.Path, engine.Options{Headless: s.plan.headless})
+	spec, err := s.engine.Spec(s.avail.Path, engine.Options{Headless: s.plan.headless,
+		Camoufox: s.plan.req.CamoufoxConfig})
 	if err != nil {
 		return fmt.Errorf("engine %s: %w", s.plan.req.Engine, err)
 	}

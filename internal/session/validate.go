@@ -1,10 +1,12 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
 	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/camoufox"
 )
 
 // Request limits.
@@ -92,10 +94,30 @@ func (m *Manager) checkModeOptions(req api.CreateSessionRequest, p plan) error {
 	if req.CloseWhenDone && len(req.Steps) == 0 {
 		return &FieldError{"closeWhenDone", "needs steps to run"}
 	}
+	if err := checkCamoufoxConfig(req); err != nil {
+		return err
+	}
 	_, avail, _ := m.engines.Get(req.Engine)
 	if p.record.Video && avail.Available && !avail.Capabilities.Video {
 		return &FieldError{"record.video", fmt.Sprintf("engine %s cannot record video here: %s",
 			req.Engine, avail.Capabilities.Notes)}
+	}
+	return nil
+}
+
+func checkCamoufoxConfig(req api.CreateSessionRequest) error {
+	if len(req.CamoufoxConfig) == 0 {
+		return nil
+	}
+	if req.Engine != "camoufox" {
+		return &FieldError{"camoufoxConfig", "only the camoufox engine takes camoufoxConfig"}
+	}
+	var ve *camoufox.ValidationError
+	if err := camoufox.Config(req.CamoufoxConfig).Validate(); errors.As(err, &ve) && len(ve.Problems) > 0 {
+		p := ve.Problems[0]
+		return &FieldError{"camoufoxConfig." + p.Key, p.Reason}
+	} else if err != nil {
+		return &FieldError{"camoufoxConfig", err.Error()}
 	}
 	return nil
 }
