@@ -18,8 +18,12 @@ import (
 // bufferSize is the read buffer of each direction.
 const bufferSize = 32 << 10
 
-// goodbyeTimeout bounds the write of a going-away close frame.
-const goodbyeTimeout = time.Second
+// Bounds of the going-away close frames: how long stopping waits for a copy
+// loop to let go of its writer, and how long a close frame write may take.
+const (
+	goodbyeLockWait = 100 * time.Millisecond
+	goodbyeTimeout  = time.Second
+)
 
 // pingFrame is an unmasked ping without payload, sent to the client.
 var pingFrame = []byte{finBit | opPing, 0}
@@ -41,24 +45,25 @@ type direction struct {
 	drop          bool  // the current frame is being consumed, not forwarded
 }
 
-// relay is one running relay. pump methods run concurrently: upward copies
-// client→backend, downward copies backend→client, keepAlive pings.
+// relay is one running relay. Three goroutines share it: upward copies
+// client→backend, downward copies backend→client, keepAlive pings the client.
 type relay struct {
 	client, backend net.Conn
 	clientPending   []byte // client bytes read with its handshake
 	backendPending  []byte // backend bytes read with its handshake
+	protocol        string // the subprotocol both sides agreed on, if any
 	opts            Options
 	log             *slog.Logger
 	start           time.Time
 
 	up, down direction
 
-	pingDue      atomic.Bool  // a ping waits for the next downward boundary
-	pingAt       atomic.Int64 // first unanswered ping, ns since start; 0 if none
-	lastRead     atomic.Int64 // last read from the client, ns since start
-	pingsSent    int64        // guarded by down.mu
-	backendPings atomic.Int64 // backend pings the client has yet to answer
-	closeInit    atomic.Pointer[string]
+	pingDue      atomic.Bool            // a ping waits for the next downward boundary
+	pingAt       atomic.Int64           // first unanswered ping, ns since start; 0 if none
+	lastRead     atomic.Int64           // last read from the client, ns since start
+	pingsSent    int64                  // guarded by down.mu
+	backendPings atomic.Int64           // backend pings the client has yet to answer
+	closeInit    atomic.Pointer[string] // side that sent the first close frame
 
 	claimOnce sync.Once
 	closeOnce sync.Once
@@ -74,6 +79,7 @@ func newRelay(client net.Conn, clientPending []byte, b *backend, opts Options) *
 		backend:        b.conn,
 		clientPending:  clientPending,
 		backendPending: b.pending,
+		protocol:       b.protocol,
 		opts:           opts,
 		log:            opts.Logger,
 		start:          time.Now(),
@@ -86,6 +92,7 @@ func newRelay(client net.Conn, clientPending []byte, b *backend, opts Options) *
 
 // run copies both ways until the relay ends and returns its result.
 func (r *relay) run(ctx context.Context) (Result, error) {
+	r.log.Debug("relay started", "protocol", r.protocol)
 	ctxDone := make(chan struct{})
 	stopWatch := context.AfterFunc(ctx, func() {
 		defer close(ctxDone)
@@ -100,7 +107,9 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 	if !stopWatch() {
 		<-ctxDone
 	}
-	return r.result(), r.failure()
+	res, err := r.result(), r.failure()
+	logEnd(r.log, res, err)
+	return res, err
 }
 
 // result gathers the counters; call it after every loop has ended.
@@ -378,22 +387,38 @@ func (r *relay) requestPing() {
 }
 
 // stop ends the relay for reason, first telling both sides it is going away
-// where that can be done at once on a frame boundary.
+// where that can be done on a frame boundary.
 func (r *relay) stop(reason string) {
 	if !r.claim(reason, nil) {
 		return
 	}
-	// The locks are held until both connections are closed, so no frame can
-	// follow the close frames.
-	if r.down.mu.TryLock() {
+	// Both locks are taken before either close frame goes out, so a peer's
+	// quick answer cannot slip in first, and held until both connections are
+	// closed, so no frame follows the close frames.
+	downLocked := lockWithin(&r.down.mu, goodbyeLockWait)
+	upLocked := lockWithin(&r.up.mu, goodbyeLockWait)
+	if downLocked {
 		defer r.down.mu.Unlock()
 		r.goodbye(&r.down, closeFrame(false))
 	}
-	if r.up.mu.TryLock() {
+	if upLocked {
 		defer r.up.mu.Unlock()
 		r.goodbye(&r.up, closeFrame(true))
 	}
 	r.closeConns()
+}
+
+// lockWithin locks mu unless that takes longer than wait, and reports
+// whether it did. A copy loop holds its lock only while it handles a chunk.
+func lockWithin(mu *sync.Mutex, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for !mu.TryLock() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }
 
 // goodbye writes a close frame on d if its stream is at a frame boundary;

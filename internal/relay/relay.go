@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -124,51 +125,52 @@ type Result struct {
 func Serve(ctx context.Context, w http.ResponseWriter, r *http.Request, backendURL string,
 	opts Options) (Result, error) {
 	opts = opts.withDefaults()
-	log := opts.Logger
-
 	if err := checkUpgrade(r); err != nil {
-		log.Debug("relay refused upgrade", "err", err)
+		opts.Logger.Debug("relay refused upgrade", "err", err)
 		writeError(w, http.StatusBadRequest, codeBadUpgrade, err.Error())
 		return Result{}, fmt.Errorf("%w: %w", ErrBadUpgrade, err)
 	}
 
-	b, host, err := connectBackend(ctx, r, backendURL, opts)
-	if err != nil {
-		log.Warn("relay backend unavailable", "backend", host, "err", err)
-		writeError(w, http.StatusBadGateway, codeBackend, "the browser session is not reachable")
-		return Result{}, fmt.Errorf("%w: %w", ErrBackend, err)
-	}
-	log = log.With("backend", host)
-
-	client, pending, err := hijack(w, r, b.protocol, opts.HandshakeTimeout)
-	if err != nil {
-		_ = b.conn.Close()
-		log.Warn("relay could not take over the client connection", "err", err)
-		if errors.Is(err, http.ErrNotSupported) {
-			writeError(w, http.StatusInternalServerError, codeInternal, "websocket not supported")
-		}
-		return Result{}, fmt.Errorf("accept client: %w", err)
-	}
-
-	opts.Logger = log
-	rl := newRelay(client, pending, b, opts)
-	log.Debug("relay started", "protocol", b.protocol)
-	res, err := rl.run(ctx)
-	logEnd(log, res, err)
-	return res, err
-}
-
-// connectBackend parses backendURL and shakes hands with it. It also returns
-// the backend's host:port for logs; the path is a secret.
-func connectBackend(ctx context.Context, r *http.Request, backendURL string,
-	opts Options) (*backend, string, error) {
 	u, err := parseBackendURL(backendURL)
 	if err != nil {
-		return nil, "", err
+		return Result{}, refuseBackend(w, opts.Logger, err)
 	}
-	host := hostPort(u)
+	// Only host:port is logged: the path is a secret.
+	opts.Logger = opts.Logger.With("backend", hostPort(u))
 	b, err := dialBackend(ctx, u, r.Header, opts)
-	return b, host, err
+	if err != nil {
+		return Result{}, refuseBackend(w, opts.Logger, err)
+	}
+
+	client, pending, err := acceptClient(w, r, b, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	return newRelay(client, pending, b, opts).run(ctx)
+}
+
+// refuseBackend answers 502 for a backend that failed and returns the error
+// for Serve.
+func refuseBackend(w http.ResponseWriter, log *slog.Logger, err error) error {
+	log.Warn("relay backend unavailable", "err", err)
+	writeError(w, http.StatusBadGateway, codeBackend, "the browser session is not reachable")
+	return fmt.Errorf("%w: %w", ErrBackend, err)
+}
+
+// acceptClient hijacks the client connection and sends the 101, closing the
+// backend if that fails.
+func acceptClient(w http.ResponseWriter, r *http.Request, b *backend,
+	opts Options) (net.Conn, []byte, error) {
+	client, pending, err := hijack(w, r, b.protocol, opts.HandshakeTimeout)
+	if err == nil {
+		return client, pending, nil
+	}
+	_ = b.conn.Close()
+	opts.Logger.Warn("relay could not take over the client connection", "err", err)
+	if errors.Is(err, http.ErrNotSupported) {
+		writeError(w, http.StatusInternalServerError, codeInternal, "websocket not supported")
+	}
+	return nil, nil, fmt.Errorf("accept client: %w", err)
 }
 
 // logEnd writes the one Info line of a finished relay.
@@ -192,9 +194,6 @@ func logEnd(log *slog.Logger, res Result, err error) {
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	if status == http.StatusBadRequest {
-		w.Header().Set("Sec-WebSocket-Version", "13")
-	}
 	w.WriteHeader(status)
 	body := api.Error{Error: api.ErrorBody{Code: code, Message: msg}}
 	_ = json.NewEncoder(w).Encode(body)

@@ -162,11 +162,12 @@ func TestRelayPingKeepsClient(t *testing.T) {
 	defer cancel()
 	rs := startRelay(t, ctx, startEcho(t).url, Options{
 		PingInterval: 50 * time.Millisecond,
-		PongTimeout:  100 * time.Millisecond,
+		PongTimeout:  150 * time.Millisecond,
 	})
 	c, _ := dial(t, ctx, rs.url)
 
-	// A pending Read answers the relay's pings while the client is idle.
+	// A pending Read answers the relay's pings while the client is idle for
+	// well over the pong timeout.
 	type message struct {
 		data []byte
 		err  error
@@ -176,7 +177,7 @@ func TestRelayPingKeepsClient(t *testing.T) {
 		_, data, err := c.Read(ctx)
 		got <- message{data, err}
 	}()
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	if err := c.Write(ctx, websocket.MessageText, []byte("still here")); err != nil {
 		t.Fatalf("write after idle: %v", err)
 	}
