@@ -17,11 +17,11 @@ import (
 // types, at most MaxBodyBytes. Problems come back as *session.FieldError or
 // errTooLarge, naming the field where one is to blame.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &session.FieldError{Field: "Content-Type", Reason: "must be application/json"}
-		}
+	// A missing Content-Type is refused too: a page can send a body without
+	// one (a typeless Blob) cross-origin, without a CORS preflight.
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return &session.FieldError{Field: "Content-Type", Reason: "must be application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
