@@ -923,4 +923,6 @@ func checkDirectDisabled(t *testing.T, doc *openapi3.T) {
 	w := testkit.StartWorker(t, testkit.Env{"ALLOW_DIRECT": "false"})
 	sc := newSpecClient(t, doc, w)
 	sc.failed(wsCall(t, unknownID, "x"), http.StatusForbidden, "direct_disabled")
+	sc.failed(jsonCall(t, "POST", "/sessions", map[string]any{"mode": "direct", "engine": "chromium"}),
+		http.StatusForbidden, "direct_disabled")
 }

@@ -43,6 +43,15 @@ type backend struct {
 }
 
 // checkUpgrade reports what is wrong with r as a websocket upgrade request.
+// CheckUpgrade reports whether r is a websocket upgrade this package can
+// relay, so a caller can refuse it before spending anything on it.
+func CheckUpgrade(r *http.Request) error {
+	if err := checkUpgrade(r); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadUpgrade, err)
+	}
+	return nil
+}
+
 func checkUpgrade(r *http.Request) error {
 	switch {
 	case r.Method != http.MethodGet:

@@ -73,6 +73,9 @@ func (m *Manager) validateModeEngine(req api.CreateSessionRequest) error {
 	default:
 		return &FieldError{"mode", fmt.Sprintf("must be direct or managed, got %q", req.Mode)}
 	}
+	if req.Mode == api.ModeDirect && !m.cfg.AllowDirect {
+		return ErrDirectDisabled
+	}
 	if req.Engine == "" {
 		return &FieldError{"engine", "is required: one of " + fmt.Sprint(m.engines.Names())}
 	}

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/relay"
 	"github.com/camo-fleet/camo-fleet/internal/session"
 	"github.com/camo-fleet/camo-fleet/internal/steps"
 )
@@ -36,6 +38,7 @@ var statusOf = []struct {
 	{errBadRequest, http.StatusBadRequest, "bad_request"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
 	{errNoRoute, http.StatusNotFound, "no_route"},
+	{relay.ErrBadUpgrade, http.StatusBadRequest, "bad_upgrade"},
 }
 
 var (
@@ -59,11 +62,14 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		writeJSON(w, http.StatusBadRequest, errorBody("invalid_field", fe.Error(), fe.Field))
 		return
 	case errors.As(err, &se):
-		field := "steps"
+		field, code := "steps", "invalid_field"
 		if se.Field != "" {
 			field = se.Field
 		}
-		writeJSON(w, http.StatusBadRequest, errorBody("invalid_field", se.Error(), field))
+		if se.Code != "" {
+			code = strings.ToLower(se.Code)
+		}
+		writeJSON(w, http.StatusBadRequest, errorBody(code, se.Error(), field))
 		return
 	case errors.As(err, &start):
 		log.Warn("session start failed", "session_id", start.SessionID, "err", start.Err)

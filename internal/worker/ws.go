@@ -10,6 +10,12 @@ import (
 // relay connects a Direct client to its session's browser server. The
 // token in the query is the session's one-use connect token.
 func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
+	if err := relay.CheckUpgrade(r); err != nil {
+		// Refused before the token is looked at, so a stray GET cannot
+		// spend it (and end the session).
+		writeError(w, r, s.log, err)
+		return
+	}
 	backend, sess, release, err := s.mgr.ClaimRelay(r.PathValue("id"), r.URL.Query().Get("token"))
 	if err != nil {
 		writeError(w, r, s.log, err)
