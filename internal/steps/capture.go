@@ -219,6 +219,10 @@ func (s *evaluateStep) check(lim Limits, _ time.Duration) *FieldError {
 	return required("expression", s.Expression)
 }
 
+// run returns the result as JSON text.
+//
+// The result is not bounded in size: a page can return megabytes that end up
+// in the session's record. A cap here (and on extract) would remove that.
 func (s *evaluateStep) run(r *runner) (any, error) {
 	v, err := r.env.Page.Evaluate(s.Expression)
 	if err != nil {

@@ -37,6 +37,8 @@
 //     commit. goto reports the final URL and the HTTP status of the main
 //     response, null when there was none (about:blank, same-document).
 //   - button is left (the default), right or middle; clickCount is 1 to 10.
+//     Firefox (over WebDriver BiDi) clicks that many times but reports each
+//     as a single click: no dblclick event, event.detail stays 1.
 //   - fill replaces the field's value, which may be empty; type presses a key
 //     per character of text, delayMs (0 to 1000) apart.
 //   - press presses key ("Enter", "Control+A") on the element, or on the

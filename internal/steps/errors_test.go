@@ -104,3 +104,34 @@ func TestPNGSize(t *testing.T) {
 		})
 	}
 }
+
+func TestSaveAfterFinish(t *testing.T) {
+	tests := []struct {
+		name     string
+		finished bool
+		code     string
+	}{
+		{"during the step", false, ""},
+		{"after Run returned", true, CodeCancelled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			called := false
+			save := func(_, _, _ string, _ []byte) (string, error) {
+				called = true
+				return "screenshots/a.png", nil
+			}
+			r := &runner{env: Env{Save: save}}
+			if tc.finished {
+				r.finish()
+			}
+			_, err := r.save("screenshot", "a", "png", nil)
+			if tc.code == "" && (err != nil || !called) {
+				t.Fatalf("save = %v, called %v; want it stored", err, called)
+			}
+			if tc.code != "" && (err == nil || called || classify(err) != tc.code) {
+				t.Fatalf("save = %v, called %v; want %s without a call", err, called, tc.code)
+			}
+		})
+	}
+}

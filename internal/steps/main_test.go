@@ -264,8 +264,9 @@ const (
   <select id="colors" multiple><option value="red">Red</option>
     <option value="green">Green</option><option value="blue">Blue</option></select>
   <button id="btn" type="button" onclick="this.textContent = 'clicked'">Click me</button>
-  <button id="dbl" type="button" ondblclick="this.textContent = 'double'">Twice</button>
-  <button id="alert" type="button"
+  <button id="dbl" type="button" data-n="0"
+    onclick="this.dataset.n++; this.textContent = 'clicks:' + this.dataset.n">Count</button>
+  <button id="alert-btn" type="button"
     onclick="alert('hi'); document.title = 'after alert'">Alert</button>
 </form>
 <div id="hover" onmouseover="this.textContent = 'hovered'">hover me</div>

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/camo-fleet/camo-fleet/internal/api"
@@ -19,7 +20,8 @@ type Env struct {
 	// Save stores a file a step produced and returns the stored artifact
 	// name (e.g. "screenshots/home.png"). kind is "screenshot" or "pdf", name
 	// a safe base name without extension taken from the step, ext the
-	// extension without a dot. Save must cope with a name used twice.
+	// extension without a dot. Save must cope with a name used twice. Run
+	// never calls Save once it has returned, even for a call it gave up on.
 	Save func(kind, name, ext string, data []byte) (string, error)
 }
 
@@ -43,6 +45,18 @@ type runner struct {
 	env Env
 	// timeout is the Playwright timeout of the step in milliseconds.
 	timeout float64
+
+	// mu guards over, which is set when Run has returned: a call Run gave
+	// up on must not store its file after that.
+	mu   sync.Mutex
+	over bool
+}
+
+// finish stops save from storing anything, waiting for a save under way.
+func (r *runner) finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.over = true
 }
 
 // limit returns the step's timeout as a Playwright option.
@@ -57,6 +71,11 @@ func (r *runner) locator(selector string) playwright.Locator {
 
 // save hands a produced file to Env.Save.
 func (r *runner) save(kind, name, ext string, data []byte) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.over {
+		return "", fmt.Errorf("%w: the step is over", errCancelled)
+	}
 	if r.env.Save == nil {
 		return "", &artifactError{err: errors.New("no artifact store")}
 	}
@@ -71,9 +90,10 @@ func (r *runner) save(kind, name, ext string, data []byte) (string, error) {
 // step by its timeout and by ctx, and maps a failure to one of the Code
 // constants with a short message.
 //
-// playwright-go calls cannot be cancelled: when ctx ends first, Run returns
-// at once but the call goes on in the background until its own timeout, or
-// until the page closes.
+// Run returns as soon as ctx ends, but playwright-go takes no context: the
+// Playwright call goes on in the background until its own timeout or until
+// the page closes, and holds a goroutine until then. A context-aware
+// playwright-go, or closing the page on cancel, would end it at once.
 func Run(ctx context.Context, env Env, index int, s Step) (res api.StepResult) {
 	start := time.Now()
 	res = api.StepResult{Index: index, Action: s.Action}
@@ -110,13 +130,14 @@ func execute(ctx context.Context, env Env, s Step) (any, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		budget = min(budget, time.Until(deadline))
 	}
-	if budget <= 0 {
+	if budget < time.Millisecond { // a Playwright timeout of 0 means none
 		return nil, fmt.Errorf("%w: no time left", errStepTimeout)
 	}
 
 	sctx, cancel := context.WithTimeout(ctx, budget+timeoutGrace)
 	defer cancel()
 	r := &runner{ctx: sctx, env: env, timeout: float64(budget.Milliseconds())}
+	defer r.finish()
 	done := make(chan outcome, 1)
 	go func() { done <- call(r, s.act) }()
 
@@ -171,7 +192,9 @@ func panicError(p any) *api.StepError {
 // RunAll runs steps in order and returns a result for each: after the first
 // failed step the rest are reported as skipped. onResult, when not nil, is
 // called with each result, skipped ones included, in order.
-func RunAll(ctx context.Context, env Env, steps []Step, onResult func(api.StepResult)) []api.StepResult {
+func RunAll(
+	ctx context.Context, env Env, steps []Step, onResult func(api.StepResult),
+) []api.StepResult {
 	results := make([]api.StepResult, 0, len(steps))
 	failed := false
 	for i, s := range steps {
