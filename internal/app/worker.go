@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/camo-fleet/camo-fleet/internal/config"
 	"github.com/camo-fleet/camo-fleet/internal/engine"
+	"github.com/camo-fleet/camo-fleet/internal/events"
 	"github.com/camo-fleet/camo-fleet/internal/launcher"
 	"github.com/camo-fleet/camo-fleet/internal/metrics"
 	"github.com/camo-fleet/camo-fleet/internal/procs"
+	"github.com/camo-fleet/camo-fleet/internal/registry"
 	"github.com/camo-fleet/camo-fleet/internal/session"
 	"github.com/camo-fleet/camo-fleet/internal/worker"
 )
@@ -61,9 +64,32 @@ func NewWorker(ctx context.Context, cfg *config.Worker, version string, log *slo
 	if n, err := mgr.Recover(); n > 0 || err != nil {
 		log.Warn("cleaned up after a previous worker", "sessions", n, "err", err)
 	}
+	hub := workerEvents(ctx, mgr, cfg.WorkerID, log)
 	srv := worker.New(worker.Config{WorkerID: cfg.WorkerID, Version: version, DataDir: cfg.DataDir,
-		PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes}, mgr, engines, m, log)
+		PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes}, mgr, engines, m, hub, log)
 	return &Worker{Manager: mgr, Handler: srv.Handler(), reaper: reaper, cfg: cfg, log: log}, nil
+}
+
+// workerEventsKept is how many events a worker keeps for Last-Event-ID replay.
+const workerEventsKept = 10000
+
+// workerEvents streams the manager's session events on the worker's /events
+// until ctx ends.
+func workerEvents(ctx context.Context, mgr *session.Manager, workerID string,
+	log *slog.Logger) *events.Hub {
+	mem := events.NewMemory(workerEventsKept)
+	hub := events.New(mem, events.Options{}, log)
+	mgr.Subscribe(func(ev session.Event) {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			log.Error("encode event", "err", err)
+			return
+		}
+		_, _ = mem.AppendEvent(ctx, registry.Event{Type: string(ev.Type), SessionID: ev.Session.ID,
+			WorkerID: workerID, Data: data})
+	})
+	go hub.Run(ctx)
+	return hub
 }
 
 // RunReaper reaps orphaned children until ctx ends.

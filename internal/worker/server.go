@@ -33,14 +33,17 @@ type Server struct {
 	mgr     *session.Manager
 	engines *engine.Set
 	metrics *metrics.Worker
+	events  http.Handler
 	log     *slog.Logger
 	started time.Time
 }
 
 // New returns the Worker API server.
+// events serves GET /events (the session changes as Server-Sent Events).
 func New(cfg Config, mgr *session.Manager, engines *engine.Set, m *metrics.Worker,
-	log *slog.Logger) *Server {
-	return &Server{cfg: cfg, mgr: mgr, engines: engines, metrics: m, log: log, started: time.Now()}
+	events http.Handler, log *slog.Logger) *Server {
+	return &Server{cfg: cfg, mgr: mgr, engines: engines, metrics: m, events: events, log: log,
+		started: time.Now()}
 }
 
 // Handler returns the routes of the Worker API.
@@ -48,6 +51,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle("GET /events", s.events)
 	mux.HandleFunc("POST /sessions", s.createSession)
 	mux.HandleFunc("GET /sessions", s.listSessions)
 	mux.HandleFunc("GET /sessions/{id}", s.getSession)
