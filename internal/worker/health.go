@@ -12,6 +12,7 @@ type Health struct {
 	Status    string                `json:"status"`
 	WorkerID  string                `json:"workerId"`
 	Version   string                `json:"version"`
+	BootID    string                `json:"bootId"`
 	UptimeSec int64                 `json:"uptimeSec"`
 	Engines   []engine.Availability `json:"engines"`
 	Capacity  int                   `json:"capacity"`
@@ -31,6 +32,6 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 		status = "degraded"
 	}
 	writeJSON(w, http.StatusOK, Health{Status: status, WorkerID: s.cfg.WorkerID,
-		Version: s.cfg.Version, UptimeSec: int64(time.Since(s.started).Seconds()),
+		Version: s.cfg.Version, BootID: s.bootID, UptimeSec: int64(time.Since(s.started).Seconds()),
 		Engines: s.engines.List(), Capacity: max, Active: active})
 }

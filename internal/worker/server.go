@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/camo-fleet/camo-fleet/internal/engine"
@@ -36,6 +37,7 @@ type Server struct {
 	events  http.Handler
 	log     *slog.Logger
 	started time.Time
+	bootID  string // changes with every start: event ids start over then
 }
 
 // New returns the Worker API server.
@@ -43,7 +45,7 @@ type Server struct {
 func New(cfg Config, mgr *session.Manager, engines *engine.Set, m *metrics.Worker,
 	events http.Handler, log *slog.Logger) *Server {
 	return &Server{cfg: cfg, mgr: mgr, engines: engines, metrics: m, events: events, log: log,
-		started: time.Now()}
+		started: time.Now(), bootID: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // Handler returns the routes of the Worker API.
