@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/httpx"
 	"github.com/camo-fleet/camo-fleet/internal/relay"
 	"github.com/camo-fleet/camo-fleet/internal/session"
 	"github.com/camo-fleet/camo-fleet/internal/steps"
@@ -35,17 +34,13 @@ var statusOf = []struct {
 	{session.ErrDirectDisabled, http.StatusForbidden, "direct_disabled"},
 	{session.ErrTokenInvalid, http.StatusUnauthorized, "token_invalid"},
 	{session.ErrShuttingDown, http.StatusServiceUnavailable, "shutting_down"},
-	{errBadRequest, http.StatusBadRequest, "bad_request"},
-	{errTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
+	{httpx.ErrBadRequest, http.StatusBadRequest, "bad_request"},
+	{httpx.ErrTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
 	{errNoRoute, http.StatusNotFound, "no_route"},
 	{relay.ErrBadUpgrade, http.StatusBadRequest, "bad_upgrade"},
 }
 
-var (
-	errBadRequest = errors.New("bad request")
-	errTooLarge   = errors.New("request body too large")
-	errNoRoute    = errors.New("no such endpoint")
-)
+var errNoRoute = errors.New("no such endpoint")
 
 func errRoute(r *http.Request) error {
 	return fmt.Errorf("%w: %s %s", errNoRoute, r.Method, r.URL.Path)
@@ -55,11 +50,15 @@ func errRoute(r *http.Request) error {
 // mistakes are logged at Debug, server faults at Error.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var fe *session.FieldError
+	var he *httpx.FieldError
 	var se *steps.FieldError
 	var start *session.StartError
 	switch {
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, errorBody("invalid_field", fe.Error(), fe.Field))
+		return
+	case errors.As(err, &he):
+		writeJSON(w, http.StatusBadRequest, errorBody("invalid_field", he.Error(), he.Field))
 		return
 	case errors.As(err, &se):
 		field, code := "steps", "invalid_field"
@@ -90,15 +89,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	writeJSON(w, http.StatusInternalServerError, errorBody("internal", "internal error; see the worker log", ""))
 }
 
-func errorBody(code, msg, field string) api.Error {
-	return api.Error{Error: api.ErrorBody{Code: code, Message: msg, Field: field}}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
+var (
+	errorBody = httpx.ErrorBody
+	writeJSON = httpx.WriteJSON
+)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/httpx"
 	"github.com/camo-fleet/camo-fleet/internal/session"
 )
 
@@ -18,7 +19,7 @@ const deleteWait = 60 * time.Second
 
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	var req api.CreateSessionRequest
-	if err := s.decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -132,7 +133,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) runActions(w http.ResponseWriter, r *http.Request) {
 	var req api.ActionsRequest
-	if err := s.decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

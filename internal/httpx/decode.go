@@ -1,4 +1,4 @@
-package worker
+package httpx
 
 import (
 	"bytes"
@@ -9,27 +9,25 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-
-	"github.com/camo-fleet/camo-fleet/internal/session"
 )
 
-// decode reads a JSON body strictly: one object, no unknown fields, right
-// types, at most MaxBodyBytes. Problems come back as *session.FieldError or
-// errTooLarge, naming the field where one is to blame.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
+// Decode reads a JSON body strictly: Content-Type application/json, one
+// object, no unknown fields, right types, at most maxBytes. Problems come
+// back as *FieldError or ErrTooLarge, naming the field where one is to blame.
+func Decode(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
 	// A missing Content-Type is refused too: a page can send a body without
 	// one (a typeless Blob) cross-origin, without a CORS preflight.
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return &session.FieldError{Field: "Content-Type", Reason: "must be application/json"}
+		return &FieldError{Field: "Content-Type", Reason: "must be application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return fmt.Errorf("%w: the limit is %d bytes (MAX_BODY_BYTES)", errTooLarge, tooBig.Limit)
+		return fmt.Errorf("%w: the limit is %d bytes (MAX_BODY_BYTES)", ErrTooLarge, tooBig.Limit)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: read body: %v", errBadRequest, err)
+		return fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -37,7 +35,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return jsonFieldError(err)
 	}
 	if dec.More() {
-		return &session.FieldError{Field: "body", Reason: "must hold exactly one JSON object"}
+		return &FieldError{Field: "body", Reason: "must hold exactly one JSON object"}
 	}
 	return nil
 }
@@ -52,18 +50,18 @@ func jsonFieldError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return &session.FieldError{Field: field,
+		return &FieldError{Field: field,
 			Reason: fmt.Sprintf("must be %s, got JSON %s", typeName(typeErr.Type.Kind().String()), typeErr.Value)}
 	case errors.As(err, &syntaxErr):
-		return &session.FieldError{Field: "body",
+		return &FieldError{Field: "body",
 			Reason: fmt.Sprintf("is not valid JSON at byte %d: %v", syntaxErr.Offset, err)}
 	case errors.Is(err, io.EOF):
-		return &session.FieldError{Field: "body", Reason: "is empty; send a JSON object"}
+		return &FieldError{Field: "body", Reason: "is empty; send a JSON object"}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &session.FieldError{Field: name, Reason: "is not a known field"}
+		return &FieldError{Field: name, Reason: "is not a known field"}
 	}
-	return &session.FieldError{Field: "body", Reason: err.Error()}
+	return &FieldError{Field: "body", Reason: err.Error()}
 }
 
 func typeName(kind string) string {
