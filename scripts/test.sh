@@ -12,5 +12,9 @@ go vet ./...
 echo "test: node --check driver/launcher.cjs"
 node --check driver/launcher.cjs
 
+echo "test: starting PostgreSQL for the registry tests"
+eval "$(scripts/postgres-test.sh start)"
+trap 'scripts/postgres-test.sh stop >/dev/null 2>&1 || true' EXIT
+
 echo "test: go test -race"
 go test -race -count=1 -timeout 45m ./... 2>&1 | tee /tmp/camofleet-test.log

@@ -20,7 +20,10 @@ var version = "dev"
 const usage = `camofleet: a self-hosted fleet of remote browser sessions
 
 Usage:
-  camofleet worker [flags]    run a worker (Worker API on PORT, default 8080)
+  camofleet serve [flags]          control-plane + one worker on PORT (default 8080),
+                                   SQLite registry and artifacts under RUNNER_DATA
+  camofleet worker [flags]         a worker alone (Worker API on PORT)
+  camofleet control-plane [flags]  the control-plane alone, in front of WORKERS
   camofleet version           print the version
 
 Run "camofleet <command> -h" for the flags of a command; every flag also
@@ -36,6 +39,10 @@ func main() {
 	switch os.Args[1] {
 	case "worker":
 		err = runWorker(os.Args[2:])
+	case "serve":
+		err = runServe(os.Args[2:])
+	case "control-plane":
+		err = runControlPlane(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println(version)
 	case "help", "-h", "--help":
@@ -62,4 +69,37 @@ func runWorker(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return app.RunWorker(ctx, cfg, version, log)
+}
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	loadWorker := config.WorkerFlags(fs, nil)
+	loadCP := config.ControlPlaneFlags(fs, nil, true)
+	_ = fs.Parse(args)
+	wcfg, err := loadWorker()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	cpcfg, err := loadCP()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := app.NewLogger(os.Stderr, wcfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return app.RunServe(ctx, wcfg, cpcfg, version, log)
+}
+
+func runControlPlane(args []string) error {
+	fs := flag.NewFlagSet("control-plane", flag.ExitOnError)
+	load := config.ControlPlaneFlags(fs, nil, false)
+	_ = fs.Parse(args)
+	cfg, err := load()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := app.NewLogger(os.Stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return app.RunControlPlane(ctx, cfg, version, log)
 }

@@ -1,0 +1,150 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/camo-fleet/camo-fleet/internal/httpx"
+	"github.com/camo-fleet/camo-fleet/internal/relay"
+)
+
+// forward sends a request to a worker and returns its status and body.
+func (s *Service) forward(r *http.Request, wk *worker, method, path string, body []byte) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, wk.url+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.pool.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, out, err
+}
+
+// proxySession passes POST /sessions/{id}/actions to the session's worker.
+func (s *Service) proxySession(w http.ResponseWriter, r *http.Request) {
+	wk, id, ok := s.sessionWorker(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", httpx.ErrTooLarge, err))
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		s.fail(w, r, &httpx.FieldError{Field: "Content-Type", Reason: "must be application/json"})
+		return
+	}
+	status, out, err := s.forward(r, wk, "POST", "/sessions/"+id+"/actions", body)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", errWorkerGone, err))
+		return
+	}
+	s.audit(r, "session.actions", id, "")
+	writeRaw(w, status, out)
+}
+
+// proxyWS relays a Direct client to the session's worker, which checks the
+// token and relays on to the browser.
+func (s *Service) proxyWS(w http.ResponseWriter, r *http.Request) {
+	if err := relay.CheckUpgrade(r); err != nil {
+		httpx.WriteJSON(w, http.StatusBadRequest, httpx.ErrorBody("bad_upgrade", err.Error(), ""))
+		return
+	}
+	wk, id, ok := s.sessionWorker(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	target := strings.Replace(wk.url, "http", "ws", 1) + "/sessions/" + id + "/ws?" + r.URL.RawQuery
+	res, err := relay.Serve(context.Background(), w, r, target, relay.Options{
+		Logger: s.log.With("session_id", id, "worker_id", wk.id)})
+	s.log.Debug("client relay ended", "session_id", id, "closed_by", res.ClosedBy, "err", err)
+}
+
+// listArtifacts passes GET /artifacts to the session's worker and points the
+// download URLs at this control-plane.
+func (s *Service) listArtifacts(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("session")
+	if id == "" {
+		s.fail(w, r, &httpx.FieldError{Field: "session", Reason: "is required: a session id"})
+		return
+	}
+	wk, id, ok := s.sessionWorker(w, r, id)
+	if !ok {
+		return
+	}
+	status, body, err := s.forward(r, wk, "GET", "/artifacts?session="+id, nil)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", errWorkerGone, err))
+		return
+	}
+	writeRaw(w, status, body)
+}
+
+// downloadArtifact streams an artifact from the session's worker.
+func (s *Service) downloadArtifact(w http.ResponseWriter, r *http.Request) {
+	wk, id, ok := s.sessionWorker(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), "GET",
+		wk.url+"/artifacts/"+id+"/"+r.PathValue("name"), nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rg := r.Header.Get("Range"); rg != "" {
+		req.Header.Set("Range", rg)
+	}
+	resp, err := s.pool.http.Do(req)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", errWorkerGone, err))
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition", "Content-Range",
+		"Accept-Ranges", "Digest", "X-Content-Type-Options", "Last-Modified"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+	if resp.StatusCode == http.StatusOK {
+		s.audit(r, "artifact.download", id, r.PathValue("name"))
+	}
+}
+
+// logs passes GET /logs to the session's worker.
+func (s *Service) logs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id := q.Get("session")
+	if id == "" {
+		s.fail(w, r, &httpx.FieldError{Field: "session", Reason: "is required: a session id"})
+		return
+	}
+	wk, _, ok := s.sessionWorker(w, r, id)
+	if !ok {
+		return
+	}
+	status, body, err := s.forward(r, wk, "GET", "/logs?"+q.Encode(), nil)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", errWorkerGone, err))
+		return
+	}
+	writeRaw(w, status, body)
+}

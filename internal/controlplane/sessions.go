@@ -1,0 +1,228 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/httpx"
+	"github.com/camo-fleet/camo-fleet/internal/registry"
+)
+
+// createAttempts bounds how often a create is retried on another worker
+// after a worker answered "full" (its capacity changed meanwhile).
+const createAttempts = 3
+
+// SessionPage is the body of GET /sessions on the control-plane.
+type SessionPage struct {
+	Sessions []api.Session `json:"sessions"`
+	Next     string        `json:"next,omitempty"`
+}
+
+func (s *Service) createSession(w http.ResponseWriter, r *http.Request) {
+	var req api.CreateSessionRequest
+	if err := httpx.Decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Engine == "" {
+		s.fail(w, r, &httpx.FieldError{Field: "engine", Reason: "is required"})
+		return
+	}
+	body, _ := json.Marshal(req)
+	began := time.Now()
+	for attempt := 1; ; attempt++ {
+		wk, err := s.sched.Acquire(r.Context(), req.Engine)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.metrics.queueSec.Observe(time.Since(began).Seconds())
+		status, resp, err := s.forwardCreate(r.Context(), wk, body)
+		s.pool.unreserve(wk, status == http.StatusCreated)
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("%w: %s: %v", errWorkerGone, wk.id, err))
+			return
+		}
+		if status == http.StatusTooManyRequests && attempt < createAttempts {
+			continue
+		}
+		if status == http.StatusCreated {
+			s.created(w, r, wk, resp, req)
+			return
+		}
+		writeRaw(w, status, resp)
+		return
+	}
+}
+
+func (s *Service) forwardCreate(ctx context.Context, wk *worker, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", wk.url+"/sessions", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.pool.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	return resp.StatusCode, out, err
+}
+
+// created records a new session and answers with the worker's body, its
+// wsEndpoint pointing at the control-plane.
+func (s *Service) created(w http.ResponseWriter, r *http.Request, wk *worker, raw []byte,
+	req api.CreateSessionRequest) {
+	var sess api.Session
+	if err := json.Unmarshal(raw, &sess); err != nil {
+		s.fail(w, r, fmt.Errorf("decode worker answer: %w", err))
+		return
+	}
+	sess.WorkerID = wk.id
+	if sess.WSEndpoint != "" {
+		sess.WSEndpoint = s.rewriteWS(r, sess.ID, sess.WSEndpoint)
+	}
+	// Stored at once so GET /sessions/{id} works right after the 201; the
+	// worker's event stream publishes the events.
+	if rec, err := registry.NewSession(withoutEndpoint(sess), ""); err == nil {
+		if err := s.store.PutSession(r.Context(), rec); err != nil {
+			s.log.Error("store new session", "session_id", sess.ID, "err", err)
+		}
+	}
+	s.metrics.created.WithLabelValues(req.Engine).Inc()
+	s.audit(r, "session.create", sess.ID, fmt.Sprintf("engine=%s mode=%s worker=%s", req.Engine, req.Mode, wk.id))
+	w.Header().Set("Location", "/sessions/"+sess.ID)
+	httpx.WriteJSON(w, http.StatusCreated, sess)
+}
+
+func withoutEndpoint(s api.Session) api.Session { s.WSEndpoint = ""; return s }
+
+// rewriteWS keeps the worker's token and points the endpoint at this
+// control-plane, which relays to the worker.
+func (s *Service) rewriteWS(r *http.Request, id, workerWS string) string {
+	token := ""
+	if u, err := url.Parse(workerWS); err == nil {
+		token = u.Query().Get("token")
+	}
+	base := s.cfg.PublicURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	base = strings.TrimSuffix(base, "/")
+	base = strings.Replace(strings.Replace(base, "https://", "wss://", 1), "http://", "ws://", 1)
+	return base + "/sessions/" + id + "/ws?token=" + url.QueryEscape(token)
+}
+
+func (s *Service) listSessions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := registry.SessionFilter{Engine: q.Get("engine"), WorkerID: q.Get("worker"),
+		Owner: q.Get("owner"), Cursor: q.Get("cursor")}
+	for _, st := range q["state"] {
+		for _, one := range strings.Split(st, ",") {
+			f.States = append(f.States, api.State(one))
+		}
+	}
+	if lbl := q["label"]; len(lbl) > 0 {
+		f.Labels = map[string]string{}
+		for _, kv := range lbl {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				s.fail(w, r, &httpx.FieldError{Field: "label", Reason: "must be key=value"})
+				return
+			}
+			f.Labels[k] = v
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > registry.MaxLimit {
+			s.fail(w, r, &httpx.FieldError{Field: "limit", Reason: fmt.Sprintf("must be 1..%d", registry.MaxLimit)})
+			return
+		}
+		f.Limit = n
+	}
+	list, next, err := s.store.ListSessions(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := SessionPage{Sessions: make([]api.Session, 0, len(list)), Next: next}
+	for _, rec := range list {
+		if v, err := rec.API(); err == nil {
+			page.Sessions = append(page.Sessions, v)
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
+}
+
+func (s *Service) getSession(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.store.GetSession(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := rec.API()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+}
+
+func (s *Service) deleteSession(w http.ResponseWriter, r *http.Request) {
+	wk, id, ok := s.sessionWorker(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	status, body, err := s.forward(r, wk, "DELETE", "/sessions/"+id, nil)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", errWorkerGone, err))
+		return
+	}
+	if status/100 == 2 {
+		var sess api.Session
+		if json.Unmarshal(body, &sess) == nil {
+			sess.WorkerID = wk.id
+			s.pool.putSession(r.Context(), sess, "session.state")
+		}
+		s.audit(r, "session.kill", id, "")
+	}
+	writeRaw(w, status, body)
+}
+
+// sessionWorker finds the worker that runs a session; it answers 404 or
+// 503 itself when there is none.
+func (s *Service) sessionWorker(w http.ResponseWriter, r *http.Request, id string) (*worker, string, bool) {
+	rec, err := s.store.GetSession(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, "", false
+	}
+	wk, up := s.pool.get(rec.WorkerID)
+	if !up {
+		s.fail(w, r, fmt.Errorf("%w: worker %s of session %s", errWorkerGone, rec.WorkerID, id))
+		return nil, "", false
+	}
+	return wk, rec.ID, true
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
