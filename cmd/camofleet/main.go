@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/camo-fleet/camo-fleet/internal/app"
+	"github.com/camo-fleet/camo-fleet/internal/cli"
 	"github.com/camo-fleet/camo-fleet/internal/config"
 )
 
@@ -24,6 +25,8 @@ Usage:
                                    SQLite registry and artifacts under RUNNER_DATA
   camofleet worker [flags]         a worker alone (Worker API on PORT)
   camofleet control-plane [flags]  the control-plane alone, in front of WORKERS
+  camofleet session <command>      drive sessions from the shell: create, list, get,
+                                   kill, run FILE, artifacts, logs (see "session help")
   camofleet version           print the version
 
 Run "camofleet <command> -h" for the flags of a command; every flag also
@@ -39,6 +42,8 @@ func main() {
 	switch os.Args[1] {
 	case "worker":
 		err = runWorker(os.Args[2:])
+	case "session":
+		os.Exit(cli.Main(os.Args[2:]))
 	case "serve":
 		err = runServe(os.Args[2:])
 	case "control-plane":
