@@ -30,6 +30,7 @@ const ENGINE_TYPES = { chromium: 'chromium', firefox: 'firefox', camoufox: 'fire
 const CONTEXT_CLOSE_TIMEOUT_MS = 10000;
 const SIZES_TIMEOUT_MS = 5000;
 const DOWNLOAD_COPY_TIMEOUT_MS = 10000;
+const ERROR_PAGE_WAIT_MS = 2000;
 const MASKED_HEADERS = new Set(['cookie', 'set-cookie', 'authorization', 'proxy-authorization']);
 
 let cfg;
@@ -39,6 +40,12 @@ const pending = new Set(); // promises that must settle before the browser close
 function emit(event, fields) {
   process.stdout.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n');
 }
+
+// When the worker dies its end of stdout goes with it, and the SIGTERM that
+// tells us so (Pdeathsig) starts a polite close whose events cannot be read.
+// An unhandled EPIPE would end the process before contexts and the browser
+// are closed; lost events are harmless then.
+process.stdout.on('error', () => {});
 
 function track(promise) {
   pending.add(promise);
@@ -80,11 +87,23 @@ function urlAllowed(raw) {
   return false;
 }
 
-function policyError(url, via) {
-  const err = new Error(`URL_BLOCKED: navigation to "${url}" is blocked by the worker's URL policy ` +
-    `(allowed: http, https, about:blank${cfg.urlPolicy.allowData ? ', data' : ''})`);
+// Blocks seen on each page: a goto that a block interrupted or followed fails
+// with URL_BLOCKED itself, whichever way the browser refused the load.
+const pageBlocks = new WeakMap(); // page -> { count, message }
+
+function policyMessage(url) {
+  return `URL_BLOCKED: navigation to "${url}" is blocked by the worker's URL policy ` +
+    `(allowed: http, https, about:blank${cfg.urlPolicy.allowData ? ', data' : ''})`;
+}
+
+function policyError(url, via, page, message = policyMessage(url)) {
   emit('policy_block', { url: String(url).slice(0, 2048), via });
-  return err;
+  if (page) pageBlocks.set(page, { count: blockCount(page) + 1, message });
+  return new Error(message);
+}
+
+function blockCount(page) {
+  return (pageBlocks.get(page) || { count: 0 }).count;
 }
 
 let framePatched = false;
@@ -93,19 +112,70 @@ function patchFrameGoto(frame) {
   framePatched = true;
   const proto = Object.getPrototypeOf(frame);
   const goto = proto.goto;
-  proto.goto = function (progress, url, options) {
-    if (!urlAllowed(url)) return Promise.reject(policyError(url, 'goto'));
-    return goto.call(this, progress, url, options);
+  proto.goto = async function (progress, url, options) {
+    if (!urlAllowed(url)) throw policyError(url, 'goto');
+    const page = this._page;
+    const before = blockCount(page);
+    let failure = null;
+    const response = await goto.call(this, progress, url, options).catch((e) => { failure = e; });
+    if (failure) await errorPageShown(this, failure);
+    if (blockCount(page) > before) throw new Error(pageBlocks.get(page).message);
+    if (failure) throw failure;
+    return response;
   };
+}
+
+// Chromium commits its error page for a failed navigation after the goto has
+// failed; a navigation sent right after would be interrupted by it. Wait for
+// that page, briefly, before the failure is reported.
+function errorPageShown(frame, failure) {
+  const message = String(failure && failure.message);
+  if (cfg.engine !== 'chromium' || !message.includes('net::ERR_') || message.includes('ERR_ABORTED') ||
+    frame.url().startsWith('chrome-error:')) return Promise.resolve();
+  const page = frame._page;
+  const event = server.Page.Events.InternalFrameNavigatedToNewDocument;
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      page.off(event, onNavigated);
+      resolve();
+    };
+    const onNavigated = (f) => { if (f === frame) done(); };
+    const timer = setTimeout(done, ERROR_PAGE_WAIT_MS);
+    page.on(event, onNavigated);
+  });
+}
+
+// The browser's own error pages stand in for a failed navigation; they are
+// not content a page can reach.
+const ERROR_PAGES = [/^chrome-error:/i, /^about:(neterror|certerror|blocked)(\?|$)/i];
+
+// frameAllowed applies the policy to a document a frame shows. A data:
+// document in an iframe is part of its page (applications build frames from
+// them); ALLOW_DATA_URLS is about what the page itself may be.
+function frameAllowed(frame, url) {
+  if (urlAllowed(url) || ERROR_PAGES.some((re) => re.test(url))) return true;
+  return !!frame.parentFrame() && /^data:/i.test(url);
 }
 
 function watchNavigations(page) {
   page.on(server.Page.Events.InternalFrameNavigatedToNewDocument, (frame) => {
     const url = frame.url();
-    if (urlAllowed(url)) return;
-    policyError(url, 'navigation');
+    if (frameAllowed(frame, url)) return;
+    policyError(url, 'navigation', page);
     track(frame.goto(server.nullProgress, 'about:blank', {}).catch(() => {}));
   });
+}
+
+// Loads the browser itself refuses (a script sending the page to a file:
+// URL, a redirect to one) never become navigations; they are known only by
+// what the browser reports. These patterns recognise those reports.
+const REFUSED_CONSOLE = /^Not allowed to load local resource: (\S+)/; // Chromium
+const REFUSED_PAGEERROR = /Access to '([^']+)' from script denied/; // Firefox
+
+function refusedLoad(text, pattern) {
+  const m = pattern.exec(String(text || ''));
+  return m && !urlAllowed(m[1]) ? m[1] : '';
 }
 
 // ---- network: compact log and HAR entries ------------------------------------
@@ -140,6 +210,31 @@ function harTimings(timing, totalMs) {
   };
 }
 
+function pageOf(request) {
+  const frame = request.frame && request.frame();
+  return frame ? frame._page : null;
+}
+
+// A redirect to a URL the policy forbids is reported as soon as its response
+// arrives, before the navigation it belongs to settles.
+function checkRedirect(response) {
+  const status = response.status();
+  const location = (response.headers().find((h) => h.name.toLowerCase() === 'location') || {}).value;
+  if (status < 300 || status >= 400 || !location) return;
+  let target = location;
+  try { target = new URL(location, response.url()).href; } catch {}
+  if (!urlAllowed(target)) policyError(target, 'redirect', pageOf(response.request()));
+}
+
+// Chromium refuses a redirect to a file: or internal URL itself and shows
+// neither the response nor the target, only this failure.
+function checkRefusedRedirect(request) {
+  if (!String(request._failureText || '').includes('ERR_UNSAFE_REDIRECT')) return;
+  policyError(request.url(), 'redirect', pageOf(request),
+    `URL_BLOCKED: "${request.url()}" redirects to a URL the browser refuses (a local file or ` +
+    `an internal page), which the worker's URL policy blocks as well`);
+}
+
 function makeNetworkRecorder(pageIDs) {
   const writeCompact = jsonl('network.jsonl');
   const writeHar = jsonl('.har-entries.jsonl');
@@ -157,11 +252,6 @@ function makeNetworkRecorder(pageIDs) {
     const mime = (headers.find((h) => h.name.toLowerCase() === 'content-type') || {}).value || '';
     const location = (headers.find((h) => h.name.toLowerCase() === 'location') || {}).value || '';
     const bytes = sizes ? sizes.responseBodySize : 0;
-    if (location && status >= 300 && status < 400) {
-      let target = location;
-      try { target = new URL(location, request.url()).href; } catch {}
-      if (!urlAllowed(target)) policyError(target, 'redirect');
-    }
     writeCompact({
       time: new Date(begin).toISOString(),
       method: request.method(),
@@ -172,8 +262,7 @@ function makeNetworkRecorder(pageIDs) {
       durationMs,
       failure: failure || '',
     });
-    const frame = request.frame && request.frame();
-    const page = frame && frame._page;
+    const page = pageOf(request);
     writeHar({
       pageref: page ? pageIDs.get(page) : undefined,
       startedDateTime: new Date(begin).toISOString(),
@@ -209,8 +298,10 @@ function makeNetworkRecorder(pageIDs) {
   return (context) => {
     const E = server.BrowserContext.Events;
     context.on(E.Request, (request) => started.set(request, Date.now()));
+    context.on(E.Response, checkRedirect);
     context.on(E.RequestFinished, ({ request }) => track(finish(request, '')));
     context.on(E.RequestFailed, (request) => {
+      checkRefusedRedirect(request);
       track(finish(request, request._failureText || 'failed'));
     });
   };
@@ -230,7 +321,7 @@ function makeContextInstrumenter() {
     const id = crypto.randomUUID();
     const incoming = path.join(cfg.sessionDir, 'downloads', '.incoming');
     const copy = (async () => {
-      const local = await download.artifact.localPathAfterFinished();
+      const local = await download.artifact.localPathAfterFinished(server.nullProgress);
       fs.mkdirSync(incoming, { recursive: true });
       fs.copyFileSync(local, path.join(incoming, id));
       emit('download', { id, suggestedName: download.suggestedFilename(), url: download.url });
@@ -257,6 +348,8 @@ function makeContextInstrumenter() {
     for (const page of context.pages()) onPage(page, contextID);
     context.on(E.Console, (message) => {
       const loc = message.location() || {};
+      const refused = message.type() === 'error' && refusedLoad(message.text(), REFUSED_CONSOLE);
+      if (refused) policyError(refused, 'script', message.page());
       writeConsole({
         time: new Date().toISOString(),
         type: message.type(),
@@ -267,6 +360,8 @@ function makeContextInstrumenter() {
       });
     });
     context.on(E.PageError, (pageError, page) => {
+      const refused = refusedLoad(pageError.error && pageError.error.message, REFUSED_PAGEERROR);
+      if (refused) policyError(refused, 'script', page);
       writeConsole({
         time: new Date().toISOString(),
         type: 'pageerror',

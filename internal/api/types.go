@@ -113,6 +113,14 @@ type Session struct {
 	WSEndpoint     string            `json:"wsEndpoint,omitempty"`
 	Steps          []StepResult      `json:"steps,omitempty"`
 	WorkerID       string            `json:"workerId,omitempty"`
+	// History lists the state changes, oldest first.
+	History []StateChange `json:"history,omitempty"`
+}
+
+// StateChange is one entry of a session's state history.
+type StateChange struct {
+	State State     `json:"state"`
+	At    time.Time `json:"at"`
 }
 
 // SessionList is the body of GET /sessions.

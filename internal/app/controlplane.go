@@ -53,6 +53,10 @@ func RunControlPlane(ctx context.Context, cfg *config.ControlPlane, version stri
 	return serve(ctx, addr, cp.Service.Handler(), log, func() error { stop(); return nil })
 }
 
+// settleTimeout bounds the wait, at the end of camofleet serve, for the
+// embedded worker's last events to reach the registry.
+const settleTimeout = 10 * time.Second
+
 // RunServe is the embedded default: a control-plane on PORT with one worker
 // in the same process, reachable only on loopback, and a SQLite registry
 // under RUNNER_DATA.
@@ -80,8 +84,12 @@ func RunServe(ctx context.Context, wcfg *config.Worker, cpcfg *config.ControlPla
 	defer cp.Close()
 	go cp.Service.Run(loops)
 	stop := func() error {
-		werr := wk.Shutdown() // sessions end; their last events reach the registry
-		time.Sleep(500 * time.Millisecond)
+		werr := wk.Shutdown() // sessions end
+		settle, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		defer cancel()
+		if err := cp.Service.Settle(settle, wcfg.WorkerID); err != nil {
+			log.Warn("the registry may show sessions of the embedded worker as running", "err", err)
+		}
 		stopLoops()
 		return errors.Join(werr, wsrv.Close())
 	}

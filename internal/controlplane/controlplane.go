@@ -7,6 +7,7 @@ package controlplane
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -44,7 +45,7 @@ type Service struct {
 
 // New returns a control-plane over store; call Run to start its loops.
 func New(cfg Config, store registry.Store, log *slog.Logger) *Service {
-	hub := events.New(store, events.Options{}, log)
+	hub := events.New(store, events.Options{Origin: originOf, DedupeWindow: dedupeWindow}, log)
 	pool := newPool(cfg, store, hub, log)
 	return &Service{cfg: cfg, store: store, hub: hub, pool: pool,
 		sched: newScheduler(pool, cfg.QueueMax, cfg.QueueTimeout), metrics: newCPMetrics(), log: log}
@@ -59,6 +60,28 @@ func (s *Service) Run(ctx context.Context) {
 // AddWorker registers a worker by URL (as a static one when static).
 func (s *Service) AddWorker(ctx context.Context, url string, static bool) (WorkerStatus, error) {
 	return s.pool.Add(ctx, url, static)
+}
+
+// settlePoll is how often Settle looks at the registry.
+const settlePoll = 50 * time.Millisecond
+
+// Settle waits until the registry has no running session on workerID: the
+// end events of a worker that shut down have been stored. It gives up when
+// ctx ends.
+func (s *Service) Settle(ctx context.Context, workerID string) error {
+	for {
+		list, _, err := s.store.ListSessions(ctx, registry.SessionFilter{States: runningStates,
+			WorkerID: workerID, Limit: 1})
+		if err == nil && len(list) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sessions of worker %s still running in the registry: %w", workerID,
+				ctx.Err())
+		case <-time.After(settlePoll):
+		}
+	}
 }
 
 // cpMetrics are the control-plane's Prometheus metrics.

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/camo-fleet/camo-fleet/internal/httpx"
 	"github.com/camo-fleet/camo-fleet/internal/registry"
+	"github.com/camo-fleet/camo-fleet/internal/steps"
 )
 
 // Routing errors.
@@ -17,6 +19,8 @@ var (
 	errWorkerGone    = errors.New("the session's worker is not reachable")
 	errNoRoute       = errors.New("no such endpoint")
 	errWorkerRefused = errors.New("worker refused the request")
+	errWorkersFull   = errors.New("the workers had no room after all")
+	errEnded         = errors.New("the session has ended")
 )
 
 // Handler returns the Control API.
@@ -53,10 +57,12 @@ var statusOf = []struct {
 	{errNotFound, http.StatusNotFound, "not_found"},
 	{registry.ErrNotFound, http.StatusNotFound, "not_found"},
 	{errNoRoute, http.StatusNotFound, "no_route"},
+	{errEnded, http.StatusConflict, "session_ended"},
 	{ErrNoEngine, http.StatusServiceUnavailable, "engine_unavailable"},
 	{errWorkerGone, http.StatusServiceUnavailable, "worker_unavailable"},
 	{ErrQueueFull, http.StatusTooManyRequests, "queue_full"},
 	{ErrQueueTimeout, http.StatusTooManyRequests, "queue_timeout"},
+	{errWorkersFull, http.StatusTooManyRequests, "capacity"},
 	{registry.ErrInvalidCursor, http.StatusBadRequest, "invalid_field"},
 	{httpx.ErrBadRequest, http.StatusBadRequest, "bad_request"},
 	{httpx.ErrTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
@@ -71,6 +77,18 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *httpx.FieldError
 	if errors.As(err, &fe) {
 		httpx.WriteJSON(w, http.StatusBadRequest, httpx.ErrorBody("invalid_field", fe.Error(), fe.Field))
+		return
+	}
+	var se *steps.FieldError
+	if errors.As(err, &se) {
+		field, code := "steps", "invalid_field"
+		if se.Field != "" {
+			field = se.Field
+		}
+		if se.Code != "" {
+			code = strings.ToLower(se.Code) // the worker's codes, e.g. unsupported_by_engine
+		}
+		httpx.WriteJSON(w, http.StatusBadRequest, httpx.ErrorBody(code, se.Error(), field))
 		return
 	}
 	for _, m := range statusOf {

@@ -21,18 +21,24 @@ const streamRetry = time.Second
 
 // worker is the control-plane's view of one worker.
 type worker struct {
-	id, url   string
-	static    bool
-	client    workerClient
-	version   string
-	bootID    string
-	engines   map[string]bool
-	capacity  int
-	active    int
-	reserved  int // creates this control-plane has sent and not yet seen answered
+	id, url  string
+	static   bool
+	client   workerClient
+	version  string
+	bootID   string
+	engines  map[string]bool
+	capacity int
+	// live holds the sessions that take a slot on the worker, by id, with
+	// when they were added. It follows the worker's event stream and the
+	// create answers rather than the health probes: a probe's count races
+	// with creates in flight (counting them twice, in reserved too) and
+	// with ends, so it would let the queue stall or overfill the worker.
+	live      map[string]time.Time
+	gone      recentIDs // sessions seen ending, so a late answer cannot revive them
+	reserved  int       // creates this control-plane has sent and not yet seen answered
 	up        bool
 	lastSeen  time.Time
-	lastEvent int64
+	lastEvent int64 // id of the last event of the worker's /events handled (this boot)
 	cancel    context.CancelFunc
 }
 
@@ -48,6 +54,12 @@ type WorkerStatus struct {
 	Reserved int       `json:"reserved"`
 	LastSeen time.Time `json:"lastSeen"`
 	Static   bool      `json:"static"`
+	// BootID and LastEventID say how far the worker's event stream has
+	// been read; they are kept in the registry so that a restarted
+	// control-plane goes on from there instead of replaying the worker's
+	// whole history.
+	BootID      string `json:"bootId"`
+	LastEventID int64  `json:"lastEventId"`
 }
 
 // Pool knows the workers, watches their health and streams their events
@@ -85,20 +97,70 @@ func (p *Pool) Add(ctx context.Context, url string, static bool) (WorkerStatus, 
 	if err != nil {
 		return WorkerStatus{}, fmt.Errorf("reach worker %s: %w", url, err)
 	}
+	if err := p.checkIDFree(ctx, h, url); err != nil {
+		return WorkerStatus{}, err
+	}
 	p.mu.Lock()
 	w, known := p.workers[h.WorkerID]
 	if !known {
-		w = &worker{id: h.WorkerID, url: url, static: static, client: c}
+		w = &worker{id: h.WorkerID, url: url, static: static, client: c,
+			live: map[string]time.Time{}}
 		p.workers[w.id] = w
 	}
 	w.url, w.client = url, c
 	p.mu.Unlock()
+	if !known {
+		p.resume(ctx, w, h.BootID)
+	}
 	p.observe(w, h)
 	if !known {
 		p.log.Info("worker added", "worker_id", w.id, "url", url, "static", static)
 		p.startStream(w)
 	}
 	return p.status(w), nil
+}
+
+// ErrWorkerIDTaken refuses a worker whose id another live worker has.
+var ErrWorkerIDTaken = errors.New("another worker has this worker id")
+
+// checkIDFree refuses a worker at url that answers with the id of a known
+// worker at another URL which still answers too, as another boot: two
+// workers sharing an id (WORKER_ID defaults to the host name) would be
+// taken for one that keeps restarting, and each other's sessions lost.
+func (p *Pool) checkIDFree(ctx context.Context, h workerHealth, url string) error {
+	p.mu.Lock()
+	w, known := p.workers[h.WorkerID]
+	var other workerClient
+	if known {
+		other = w.client
+	}
+	p.mu.Unlock()
+	if !known || other.base == url {
+		return nil
+	}
+	oh, err := other.health(ctx)
+	if err != nil || oh.WorkerID != h.WorkerID || oh.BootID == h.BootID {
+		return nil // the worker moved to url
+	}
+	return fmt.Errorf("%w: %s and %s both answer as %q; give each its own WORKER_ID",
+		ErrWorkerIDTaken, other.base, url, h.WorkerID)
+}
+
+// resume picks up the worker's event stream where the registry says it was
+// left, if the worker has not restarted since.
+func (p *Pool) resume(ctx context.Context, w *worker, bootID string) {
+	rec, err := p.store.GetWorker(ctx, w.id)
+	if err != nil {
+		return
+	}
+	var st WorkerStatus
+	if json.Unmarshal(rec.Data, &st) != nil || st.BootID != bootID || bootID == "" {
+		return
+	}
+	p.mu.Lock()
+	w.bootID, w.lastEvent = st.BootID, st.LastEventID
+	p.mu.Unlock()
+	p.log.Debug("worker event stream resumed", "worker_id", w.id, "after", st.LastEventID)
 }
 
 // Run probes every worker each HeartbeatInterval until ctx ends.
@@ -125,11 +187,11 @@ func (p *Pool) Run(ctx context.Context) {
 func (p *Pool) addStaticLater(ctx context.Context, url string) {
 	go func() {
 		for ctx.Err() == nil {
-			if _, err := p.Add(ctx, url, true); err == nil {
+			_, err := p.Add(ctx, url, true)
+			if err == nil {
 				return
-			} else {
-				p.log.Warn("static worker not reachable yet", "url", url, "err", err)
 			}
+			p.log.Warn("static worker not added yet; retrying", "url", url, "err", err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(p.cfg.HeartbeatInterval):
@@ -161,15 +223,16 @@ func (p *Pool) probeAll(ctx context.Context) {
 	wg.Wait()
 }
 
-// observe records a good health answer; a worker that was down comes back
-// up and is reconciled.
+// observe records a good health answer; a worker that was down, or that
+// restarted (a new boot id), comes up and is reconciled.
 func (p *Pool) observe(w *worker, h workerHealth) {
 	p.mu.Lock()
 	cameUp := !w.up
 	restarted := w.bootID != "" && w.bootID != h.BootID
-	w.up, w.lastSeen, w.version, w.capacity, w.active = true, time.Now(), h.Version, h.Capacity, h.Active
-	if restarted {
-		w.lastEvent = 0
+	grew := h.Capacity > w.capacity
+	w.up, w.lastSeen, w.version, w.capacity = true, time.Now(), h.Version, h.Capacity
+	if restarted || w.bootID == "" {
+		w.lastEvent = 0 // a new boot numbers its events from 1 again
 	}
 	w.bootID = h.BootID
 	w.engines = map[string]bool{}
@@ -182,8 +245,10 @@ func (p *Pool) observe(w *worker, h workerHealth) {
 	p.saveWorker(w)
 	if cameUp || restarted {
 		p.log.Info("worker up", "worker_id", w.id, "restarted", restarted)
-		p.event("worker.up", w, nil)
+		p.workerEvent("worker.up", w)
 		go p.reconcile(w)
+	}
+	if cameUp || restarted || grew {
 		p.kick()
 	}
 }
@@ -195,6 +260,7 @@ func (p *Pool) missed(ctx context.Context, w *worker, err error) {
 	goingDown := w.up && time.Since(w.lastSeen) >= p.cfg.WorkerDownAfter
 	if goingDown {
 		w.up = false
+		clear(w.live)
 	}
 	p.mu.Unlock()
 	if !goingDown {
@@ -203,16 +269,18 @@ func (p *Pool) missed(ctx context.Context, w *worker, err error) {
 	}
 	p.log.Warn("worker down", "worker_id", w.id, "err", err)
 	p.saveWorker(w)
-	p.event("worker.down", w, nil)
+	p.workerEvent("worker.down", w)
 	p.loseSessions(ctx, w.id, nil)
 }
+
+// runningStates are the states of a session that has not ended.
+var runningStates = []api.State{api.StateQueued, api.StateStarting, api.StateReady,
+	api.StateRunning, api.StateClosing}
 
 // loseSessions ends as lost (worker_lost) every session the registry has
 // running on workerID, except those in keep.
 func (p *Pool) loseSessions(ctx context.Context, workerID string, keep map[string]bool) {
-	running := []api.State{api.StateQueued, api.StateStarting, api.StateReady, api.StateRunning,
-		api.StateClosing}
-	list, _, err := p.store.ListSessions(ctx, registry.SessionFilter{States: running,
+	list, _, err := p.store.ListSessions(ctx, registry.SessionFilter{States: runningStates,
 		WorkerID: workerID, Limit: registry.MaxLimit})
 	if err != nil {
 		p.log.Error("list sessions of a lost worker", "worker_id", workerID, "err", err)
@@ -229,129 +297,82 @@ func (p *Pool) loseSessions(ctx context.Context, workerID string, keep map[strin
 		now := time.Now().UTC()
 		s.State, s.Reason, s.EndedAt = api.StateLost, api.ReasonWorkerLost, &now
 		p.log.Info("session lost with its worker", "session_id", s.ID, "worker_id", workerID)
-		p.putSession(ctx, s, "session.ended")
+		// A session is lost once: replicas that both notice publish one event.
+		p.putSession(ctx, s, "session.ended", "lost/"+s.ID)
 	}
 }
 
 // reconcile makes the registry and a worker that (re)appeared agree: what
 // the registry thinks runs there but the worker does not know is lost;
-// what runs there but the registry does not know is ended on the worker.
+// what the worker runs but the registry does not know, or has ended
+// already (lost while the worker was unreachable), is ended on the worker;
+// what both know takes the worker's state, ended or not.
 func (p *Pool) reconcile(w *worker) {
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
-	live, err := w.client.sessions(ctx)
+	began := time.Now()
+	list, err := w.client.sessions(ctx)
 	if err != nil {
 		p.log.Warn("reconcile: list worker sessions", "worker_id", w.id, "err", err)
 		return
 	}
 	keep := map[string]bool{}
-	for _, s := range live {
-		if s.State.Ended() {
+	for _, s := range list {
+		rec, err := p.store.GetSession(ctx, s.ID)
+		if errors.Is(err, registry.ErrNotFound) || (err == nil && rec.State.Ended()) {
+			if !s.State.Ended() {
+				p.log.Warn("ending a session the registry does not run", "session_id", s.ID,
+					"worker_id", w.id, "registry_state", rec.State)
+				_ = w.client.deleteSession(ctx, s.ID)
+			}
 			continue
 		}
-		if _, err := p.store.GetSession(ctx, s.ID); errors.Is(err, registry.ErrNotFound) {
-			p.log.Warn("ending a session the registry does not know", "session_id", s.ID, "worker_id", w.id)
-			_ = w.client.deleteSession(ctx, s.ID)
-			continue
+		keep[s.ID] = true // also when the registry cannot say: lose nothing on a hunch
+		if err == nil && rec.State != s.State {
+			s.WorkerID = w.id
+			p.putSession(ctx, s, "session.state",
+				fmt.Sprintf("sync/%s/%s/%d", s.ID, s.State, len(s.History)))
 		}
-		keep[s.ID] = true
-		p.putSession(ctx, s, "session.state")
 	}
+	p.recount(w, list, began)
 	p.loseSessions(ctx, w.id, keep)
 }
 
-// startStream follows the worker's /events until the pool's context ends.
-func (p *Pool) startStream(w *worker) {
+// recount sets the worker's live sessions to those of a list it answered;
+// sessions added since the list was asked for are kept.
+func (p *Pool) recount(w *worker, list []api.Session, asked time.Time) {
 	p.mu.Lock()
-	parent := p.ctx
+	listed := map[string]bool{}
+	for _, s := range list {
+		if !s.State.Ended() && !w.gone.has(s.ID) {
+			listed[s.ID] = true
+			if _, ok := w.live[s.ID]; !ok {
+				w.live[s.ID] = asked
+			}
+		}
+	}
+	for id, added := range w.live {
+		if !listed[id] && added.Before(asked) {
+			delete(w.live, id)
+		}
+	}
 	p.mu.Unlock()
-	if parent == nil {
-		parent = context.Background()
-	}
-	ctx, cancel := context.WithCancel(parent)
-	w.cancel = cancel
-	go func() {
-		for ctx.Err() == nil {
-			p.mu.Lock()
-			from := w.lastEvent
-			p.mu.Unlock()
-			last, err := w.client.streamEvents(ctx, from, func(ev workerEvent) { p.onWorkerEvent(w, ev) })
-			p.mu.Lock()
-			if w.lastEvent == from {
-				w.lastEvent = last
-			}
-			p.mu.Unlock()
-			if ctx.Err() == nil {
-				p.log.Debug("worker event stream ended; reconnecting", "worker_id", w.id, "err", err)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(streamRetry):
-			}
-		}
-	}()
+	p.kick()
 }
 
-// onWorkerEvent stores the session a worker reported and republishes the
-// event on the control-plane's stream.
-func (p *Pool) onWorkerEvent(w *worker, ev workerEvent) {
-	p.mu.Lock()
-	w.lastEvent = ev.ID
-	p.mu.Unlock()
-	s, err := ev.sessionOf()
-	if err != nil || s.ID == "" {
-		return
+// track counts s on w while it runs; it reports whether an end freed a slot.
+// The caller holds p.mu.
+func (w *worker) track(s api.Session) bool {
+	if s.State.Ended() {
+		_, held := w.live[s.ID]
+		delete(w.live, s.ID)
+		w.gone.add(s.ID)
+		return held
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
-	defer cancel()
-	s.WorkerID = w.id
-	p.putSessionData(ctx, s, ev.Type, ev.Data)
-	if ev.Type == "session.ended" {
-		p.mu.Lock()
-		if w.active > 0 {
-			w.active--
-		}
-		p.mu.Unlock()
-		p.kick()
+	if _, ok := w.live[s.ID]; !ok && !w.gone.has(s.ID) {
+		w.live[s.ID] = time.Now()
 	}
-}
-
-// putSession stores s and publishes an event carrying it.
-func (p *Pool) putSession(ctx context.Context, s api.Session, typ string) {
-	data, _ := json.Marshal(map[string]any{"type": typ, "session": s})
-	p.putSessionData(ctx, s, typ, data)
-}
-
-func (p *Pool) putSessionData(ctx context.Context, s api.Session, typ string, data json.RawMessage) {
-	owner := ""
-	if old, err := p.store.GetSession(ctx, s.ID); err == nil {
-		owner = old.Owner
-		if old.State.Ended() && !s.State.Ended() {
-			return // an old event arriving after the end
-		}
-	}
-	rec, err := registry.NewSession(s, owner)
-	if err != nil {
-		p.log.Error("registry session", "session_id", s.ID, "err", err)
-		return
-	}
-	if err := p.store.PutSession(ctx, rec); err != nil {
-		p.log.Error("store session", "session_id", s.ID, "err", err)
-		return
-	}
-	if _, err := p.hub.Publish(ctx, registry.Event{Type: typ, SessionID: s.ID, WorkerID: s.WorkerID,
-		Data: data}); err != nil {
-		p.log.Error("publish event", "session_id", s.ID, "err", err)
-	}
-}
-
-func (p *Pool) event(typ string, w *worker, _ any) {
-	data, _ := json.Marshal(p.status(w))
-	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
-	defer cancel()
-	if _, err := p.hub.Publish(ctx, registry.Event{Type: typ, WorkerID: w.id, Data: data}); err != nil {
-		p.log.Error("publish worker event", "worker_id", w.id, "err", err)
-	}
+	return false
 }
 
 func (p *Pool) saveWorker(w *worker) {
@@ -375,8 +396,8 @@ func (p *Pool) status(w *worker) WorkerStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := WorkerStatus{ID: w.id, URL: w.url, State: "down", Version: w.version,
-		Capacity: w.capacity, Active: w.active, Reserved: w.reserved, LastSeen: w.lastSeen,
-		Static: w.static, Engines: []string{}}
+		Capacity: w.capacity, Active: len(w.live), Reserved: w.reserved, LastSeen: w.lastSeen,
+		Static: w.static, Engines: []string{}, BootID: w.bootID, LastEventID: w.lastEvent}
 	if w.up {
 		st.State = "up"
 	}
@@ -431,7 +452,7 @@ func (p *Pool) reserve(engine string) (*worker, bool) {
 	var best *worker
 	bestLoad := 2.0
 	for _, w := range p.workers {
-		used := w.active + w.reserved
+		used := len(w.live) + w.reserved
 		if !w.up || !w.engines[engine] || w.capacity <= 0 || used >= w.capacity {
 			continue
 		}
@@ -446,13 +467,38 @@ func (p *Pool) reserve(engine string) (*worker, bool) {
 	return best, best != nil
 }
 
-// unreserve gives a held slot back; started says whether it became a session.
-func (p *Pool) unreserve(w *worker, started bool) {
+// release gives a held slot back; s is the session the create started, nil
+// when it started none.
+func (p *Pool) release(w *worker, s *api.Session) {
 	p.mu.Lock()
 	w.reserved--
-	if started {
-		w.active++
+	if s != nil {
+		w.track(*s)
 	}
 	p.mu.Unlock()
 	p.kick()
 }
+
+// recentIDs remembers the last recentKept ids added.
+type recentIDs struct {
+	set  map[string]bool
+	ring []string
+	next int
+}
+
+const recentKept = 1024
+
+func (r *recentIDs) add(id string) {
+	if r.set == nil {
+		r.set, r.ring = map[string]bool{}, make([]string, recentKept)
+	}
+	if r.set[id] {
+		return
+	}
+	delete(r.set, r.ring[r.next])
+	r.ring[r.next] = id
+	r.set[id] = true
+	r.next = (r.next + 1) % recentKept
+}
+
+func (r *recentIDs) has(id string) bool { return r.set[id] }

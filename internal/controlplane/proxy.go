@@ -36,8 +36,8 @@ func (s *Service) forward(r *http.Request, wk *worker, method, path string, body
 
 // proxySession passes POST /sessions/{id}/actions to the session's worker.
 func (s *Service) proxySession(w http.ResponseWriter, r *http.Request) {
-	wk, id, ok := s.sessionWorker(w, r, r.PathValue("id"))
-	if !ok {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		s.fail(w, r, &httpx.FieldError{Field: "Content-Type", Reason: "must be application/json"})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
@@ -45,8 +45,8 @@ func (s *Service) proxySession(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %v", httpx.ErrTooLarge, err))
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.fail(w, r, &httpx.FieldError{Field: "Content-Type", Reason: "must be application/json"})
+	wk, id, ok := s.liveSessionWorker(w, r, r.PathValue("id"))
+	if !ok {
 		return
 	}
 	status, out, err := s.forward(r, wk, "POST", "/sessions/"+id+"/actions", body)
@@ -65,7 +65,7 @@ func (s *Service) proxyWS(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusBadRequest, httpx.ErrorBody("bad_upgrade", err.Error(), ""))
 		return
 	}
-	wk, id, ok := s.sessionWorker(w, r, r.PathValue("id"))
+	wk, id, ok := s.liveSessionWorker(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}

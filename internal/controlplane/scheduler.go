@@ -41,7 +41,7 @@ func newScheduler(pool *Pool, max int, timeout time.Duration) *Scheduler {
 
 // Acquire returns a worker with a slot held for one create, waiting in the
 // queue while none has room. The caller must give the slot back with
-// pool.unreserve. A caller that gives up (ctx) leaves the queue at once and
+// pool.release. A caller that gives up (ctx) leaves the queue at once and
 // holds nothing.
 func (s *Scheduler) Acquire(ctx context.Context, engine string) (*worker, error) {
 	if !s.pool.hasEngine(engine) {
@@ -82,7 +82,7 @@ func (s *Scheduler) wait(ctx context.Context, el *list.Element, wt *waiter) (*wo
 	// A slot handed over at the last moment is given back, not leaked.
 	select {
 	case w := <-wt.got:
-		s.pool.unreserve(w, false)
+		s.pool.release(w, nil)
 	default:
 	}
 	return nil, err

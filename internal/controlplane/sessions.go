@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/engine"
 	"github.com/camo-fleet/camo-fleet/internal/httpx"
 	"github.com/camo-fleet/camo-fleet/internal/registry"
+	"github.com/camo-fleet/camo-fleet/internal/steps"
 )
 
 // createAttempts bounds how often a create is retried on another worker
@@ -33,8 +35,8 @@ func (s *Service) createSession(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if req.Engine == "" {
-		s.fail(w, r, &httpx.FieldError{Field: "engine", Reason: "is required"})
+	if err := checkCreate(req); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	body, _ := json.Marshal(req)
@@ -47,21 +49,48 @@ func (s *Service) createSession(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.queueSec.Observe(time.Since(began).Seconds())
 		status, resp, err := s.forwardCreate(r.Context(), wk, body)
-		s.pool.unreserve(wk, status == http.StatusCreated)
-		if err != nil {
-			s.fail(w, r, fmt.Errorf("%w: %s: %v", errWorkerGone, wk.id, err))
-			return
-		}
-		if status == http.StatusTooManyRequests && attempt < createAttempts {
-			continue
-		}
-		if status == http.StatusCreated {
+		if err == nil && status == http.StatusCreated {
 			s.created(w, r, wk, resp, req)
 			return
 		}
-		writeRaw(w, status, resp)
+		s.pool.release(wk, nil)
+		switch {
+		case err != nil:
+			s.fail(w, r, fmt.Errorf("%w: %s: %v", errWorkerGone, wk.id, err))
+		case status == http.StatusTooManyRequests && attempt < createAttempts:
+			// The worker is fuller than this control-plane counted (sessions
+			// created past it): try again, on another worker if one has room.
+			s.log.Debug("worker refused a create for lack of room", "worker_id", wk.id)
+			continue
+		case status == http.StatusTooManyRequests:
+			s.fail(w, r, fmt.Errorf("%w (worker %s)", errWorkersFull, wk.id))
+		default:
+			writeRaw(w, status, resp)
+		}
 		return
 	}
+}
+
+// knownEngines are the engine names every worker knows.
+var knownEngines = engine.New("", "", "")
+
+// checkCreate refuses, before the request can wait in the queue, what every
+// worker would refuse: a missing or unknown mode or engine, and steps that
+// do not parse. The rest (viewport, labels, TTLs, what a worker allows)
+// is left to the worker.
+func checkCreate(req api.CreateSessionRequest) error {
+	switch {
+	case req.Mode != api.ModeDirect && req.Mode != api.ModeManaged:
+		return &httpx.FieldError{Field: "mode", Reason: fmt.Sprintf("must be direct or managed, got %q",
+			req.Mode)}
+	case !knownEngines.Known(req.Engine):
+		return &httpx.FieldError{Field: "engine", Reason: fmt.Sprintf("must be one of %v, got %q",
+			knownEngines.Names(), req.Engine)}
+	case len(req.Steps) > 0:
+		_, err := steps.Parse(req.Steps, steps.Limits{Engine: req.Engine, AllowEvaluate: true})
+		return err
+	}
+	return nil
 }
 
 func (s *Service) forwardCreate(ctx context.Context, wk *worker, body []byte) (int, []byte, error) {
@@ -85,20 +114,19 @@ func (s *Service) created(w http.ResponseWriter, r *http.Request, wk *worker, ra
 	req api.CreateSessionRequest) {
 	var sess api.Session
 	if err := json.Unmarshal(raw, &sess); err != nil {
+		s.pool.release(wk, nil)
 		s.fail(w, r, fmt.Errorf("decode worker answer: %w", err))
 		return
 	}
 	sess.WorkerID = wk.id
+	s.pool.release(wk, &sess)
 	if sess.WSEndpoint != "" {
 		sess.WSEndpoint = s.rewriteWS(r, sess.ID, sess.WSEndpoint)
 	}
 	// Stored at once so GET /sessions/{id} works right after the 201; the
-	// worker's event stream publishes the events.
-	if rec, err := registry.NewSession(withoutEndpoint(sess), ""); err == nil {
-		if err := s.store.PutSession(r.Context(), rec); err != nil {
-			s.log.Error("store new session", "session_id", sess.ID, "err", err)
-		}
-	}
+	// worker's event stream publishes the events, and may have stored a
+	// later state already.
+	s.pool.storeSession(r.Context(), withoutEndpoint(sess))
 	s.metrics.created.WithLabelValues(req.Engine).Inc()
 	s.audit(r, "session.create", sess.ID, fmt.Sprintf("engine=%s mode=%s worker=%s", req.Engine, req.Mode, wk.id))
 	w.Header().Set("Location", "/sessions/"+sess.ID)
@@ -184,7 +212,7 @@ func (s *Service) getSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) deleteSession(w http.ResponseWriter, r *http.Request) {
-	wk, id, ok := s.sessionWorker(w, r, r.PathValue("id"))
+	wk, id, ok := s.liveSessionWorker(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -194,10 +222,12 @@ func (s *Service) deleteSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if status/100 == 2 {
+		// Stored so a GET right after sees the end; the worker's event
+		// stream publishes it.
 		var sess api.Session
 		if json.Unmarshal(body, &sess) == nil {
 			sess.WorkerID = wk.id
-			s.pool.putSession(r.Context(), sess, "session.state")
+			s.pool.storeSession(r.Context(), sess)
 		}
 		s.audit(r, "session.kill", id, "")
 	}
@@ -207,9 +237,25 @@ func (s *Service) deleteSession(w http.ResponseWriter, r *http.Request) {
 // sessionWorker finds the worker that runs a session; it answers 404 or
 // 503 itself when there is none.
 func (s *Service) sessionWorker(w http.ResponseWriter, r *http.Request, id string) (*worker, string, bool) {
+	return s.findWorker(w, r, id, false)
+}
+
+// liveSessionWorker is sessionWorker for commands to a running session: one
+// the registry has ended gets 409 without asking its worker, which may be
+// gone or may have forgotten it.
+func (s *Service) liveSessionWorker(w http.ResponseWriter, r *http.Request, id string) (*worker, string, bool) {
+	return s.findWorker(w, r, id, true)
+}
+
+func (s *Service) findWorker(w http.ResponseWriter, r *http.Request, id string,
+	live bool) (*worker, string, bool) {
 	rec, err := s.store.GetSession(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, "", false
+	}
+	if live && rec.State.Ended() {
+		s.fail(w, r, fmt.Errorf("%w: %s is %s (%s)", errEnded, id, rec.State, rec.Reason))
 		return nil, "", false
 	}
 	wk, up := s.pool.get(rec.WorkerID)

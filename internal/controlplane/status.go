@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,6 +72,10 @@ func (s *Service) registerWorker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := s.pool.Add(r.Context(), req.URL, false)
+	if errors.Is(err, ErrWorkerIDTaken) {
+		httpx.WriteJSON(w, http.StatusConflict, httpx.ErrorBody("worker_id_taken", err.Error(), "url"))
+		return
+	}
 	if err != nil {
 		httpx.WriteJSON(w, http.StatusBadGateway, httpx.ErrorBody("worker_unreachable", err.Error(), "url"))
 		return

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,27 +99,30 @@ func (c workerClient) deleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
+// errRestarted ends a worker's event stream whose worker has restarted.
+var errRestarted = errors.New("the worker restarted; its event ids start over")
+
 // streamEvents reads the worker's /events after lastID and calls fn for each
-// event until the stream ends or ctx is done; it returns the last id read.
-func (c workerClient) streamEvents(ctx context.Context, lastID int64, fn func(workerEvent)) (int64, error) {
+// event until the stream ends, fn returns false or ctx is done.
+func (c workerClient) streamEvents(ctx context.Context, lastID int64, fn func(workerEvent) bool) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/events", nil)
 	if err != nil {
-		return lastID, err
+		return err
 	}
 	req.Header.Set("Last-Event-ID", fmt.Sprint(lastID))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return lastID, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return lastID, fmt.Errorf("GET %s/events: status %d", c.base, resp.StatusCode)
+		return fmt.Errorf("GET %s/events: status %d", c.base, resp.StatusCode)
 	}
 	r := bufio.NewReaderSize(resp.Body, 64<<10)
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
-			return lastID, err
+			return err
 		}
 		if !strings.HasPrefix(line, "data: ") {
 			continue
@@ -127,7 +131,8 @@ func (c workerClient) streamEvents(ctx context.Context, lastID int64, fn func(wo
 		if json.Unmarshal([]byte(line[len("data: "):]), &ev) != nil || ev.ID == 0 {
 			continue
 		}
-		lastID = ev.ID
-		fn(ev)
+		if !fn(ev) {
+			return errRestarted
+		}
 	}
 }

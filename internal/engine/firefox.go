@@ -26,6 +26,9 @@ var firefoxPrefs = map[string]any{
 	"browser.safebrowsing.phishing.enabled":      false,
 	"network.captive-portal-service.enabled":     false,
 	"extensions.update.enabled":                  false,
+	// Firefox opens a finished PDF download from its file: path in a new tab,
+	// which the URL policy then blocks; without pdf.js it only saves it.
+	"pdfjs.disabled": true,
 }
 
 func (f firefox) Spec(path string, _ Options) (LaunchSpec, error) {

@@ -21,6 +21,7 @@ const (
 	DefaultHeartbeat  = 15 * time.Second
 	DefaultBuffer     = 256
 	DefaultReplayMax  = 10000
+	DefaultDedupe     = 1000
 	catchUpBatch      = 500
 	reconnectInterval = time.Second
 )
@@ -38,6 +39,12 @@ type Options struct {
 	Heartbeat time.Duration // comment line sent to idle streams; default 15s
 	Buffer    int           // events a subscriber may lag before it is dropped
 	ReplayMax int           // most events replayed for one Last-Event-ID
+	// Origin, when set, names where an event came from ("" for nowhere in
+	// particular). Of the events with one origin no more than
+	// DedupeWindow ids apart, only the first is streamed: the others are
+	// copies appended by other writers of the same registry.
+	Origin       func(registry.Event) string
+	DedupeWindow int64
 }
 
 // Hub fans registry events out to subscribers.
@@ -49,6 +56,8 @@ type Hub struct {
 	mu   sync.Mutex
 	subs map[*subscriber]struct{}
 	last atomic.Int64 // id of the newest event fanned out
+	// copies tells the events to skip; only Run's goroutine uses it.
+	copies *dedupe
 
 	dropped atomic.Int64
 }
@@ -72,7 +81,11 @@ func New(src Source, opts Options, log *slog.Logger) *Hub {
 	if opts.ReplayMax <= 0 {
 		opts.ReplayMax = DefaultReplayMax
 	}
-	return &Hub{src: src, opts: opts, log: log, subs: map[*subscriber]struct{}{}}
+	if opts.DedupeWindow <= 0 {
+		opts.DedupeWindow = DefaultDedupe
+	}
+	return &Hub{src: src, opts: opts, log: log, subs: map[*subscriber]struct{}{},
+		copies: newDedupe(opts.Origin, opts.DedupeWindow)}
 }
 
 // Publish appends an event to the registry; subscribers get it from Run.
@@ -85,6 +98,9 @@ func (h *Hub) Publish(ctx context.Context, e registry.Event) (registry.Event, er
 func (h *Hub) Run(ctx context.Context) {
 	if id, err := h.src.LatestEventID(ctx); err == nil {
 		h.last.Store(id)
+		if err := h.copies.seed(ctx, h.src, id); err != nil {
+			h.log.Warn("read recent events; copies of them may be streamed", "err", err)
+		}
 	}
 	for ctx.Err() == nil {
 		ids, err := h.src.Subscribe(ctx)
@@ -115,7 +131,9 @@ func (h *Hub) catchUp(ctx context.Context) {
 			return
 		}
 		for _, e := range evs {
-			h.fanout(e)
+			if !h.copies.copy(e) {
+				h.fanout(e)
+			}
 			h.last.Store(e.ID)
 		}
 		if len(evs) < catchUpBatch {

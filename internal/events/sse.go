@@ -62,6 +62,10 @@ func (h *Hub) replay(w http.ResponseWriter, r *http.Request, after int64) (int64
 	if after < 0 {
 		return h.last.Load(), nil
 	}
+	copies := newDedupe(h.opts.Origin, h.opts.DedupeWindow)
+	if err := copies.seed(r.Context(), h.src, after); err != nil {
+		return after, err
+	}
 	sent, total := after, 0
 	for total < h.opts.ReplayMax {
 		evs, err := h.src.EventsAfter(r.Context(), sent, catchUpBatch)
@@ -69,8 +73,10 @@ func (h *Hub) replay(w http.ResponseWriter, r *http.Request, after int64) (int64
 			return sent, err
 		}
 		for _, e := range evs {
-			if err := write(w, e); err != nil {
-				return sent, err
+			if !copies.copy(e) {
+				if err := write(w, e); err != nil {
+					return sent, err
+				}
 			}
 			sent = e.ID
 		}

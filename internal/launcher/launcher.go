@@ -32,6 +32,10 @@ const (
 // stderrKeep is how much of the launcher's stderr is kept for error messages.
 const stderrKeep = 8 << 10
 
+// exitBrowserLost is launcher.cjs's exit status when the browser went away
+// without being asked to close.
+const exitBrowserLost = 4
+
 // Driver locates Node.js, the launcher script and Playwright's browsers path.
 type Driver struct {
 	NodePath     string
@@ -228,6 +232,14 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 
 // ExitErr is the launcher's exit status, valid after Done.
 func (p *Process) ExitErr() error { return p.waitErr }
+
+// BrowserLost reports, once Done is closed, whether the launcher exited
+// because the browser went away on its own (it crashed or was killed), not
+// because the launcher was asked to close it.
+func (p *Process) BrowserLost() bool {
+	var ee *exec.ExitError
+	return errors.As(p.waitErr, &ee) && ee.ExitCode() == exitBrowserLost
+}
 
 // Stderr returns the last bytes the launcher wrote to stderr.
 func (p *Process) Stderr() string { return p.stderr.String() }

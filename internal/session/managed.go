@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mxschmitt/playwright-go"
+
+	"github.com/camo-fleet/camo-fleet/internal/procs"
 )
 
 // managedCloseTimeout bounds closing the Managed context and connection.
@@ -26,14 +28,16 @@ type managedConn struct {
 // worker) on first use.
 type pwDriver struct {
 	nodePath, cliPath string
+	reaper            *procs.Reaper
 	log               *slog.Logger
 
-	mu sync.Mutex
-	pw *playwright.Playwright
+	mu  sync.Mutex
+	pw  *playwright.Playwright
+	pid int
 }
 
-func newPWDriver(nodePath, cliPath string, log *slog.Logger) *pwDriver {
-	return &pwDriver{nodePath: nodePath, cliPath: cliPath, log: log}
+func newPWDriver(nodePath, cliPath string, reaper *procs.Reaper, log *slog.Logger) *pwDriver {
+	return &pwDriver{nodePath: nodePath, cliPath: cliPath, reaper: reaper, log: log}
 }
 
 // Get returns the running driver, starting it if needed.
@@ -53,7 +57,11 @@ func (d *pwDriver) Get() (*playwright.Playwright, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start playwright driver: %w", err)
 	}
-	d.pw = pw
+	// playwright-go waits for its driver process itself when it stops; the
+	// reaper must leave that exit to it. The driver does not exit on its
+	// own between its start and here.
+	d.pw, d.pid = pw, pw.Pid()
+	d.reaper.Own(d.pid)
 	d.log.Info("playwright driver started")
 	return pw, nil
 }
@@ -66,6 +74,7 @@ func (d *pwDriver) Stop() error {
 		return nil
 	}
 	err := d.pw.Stop()
+	d.reaper.Disown(d.pid)
 	d.pw = nil
 	if err != nil {
 		return fmt.Errorf("stop playwright driver: %w", err)

@@ -65,7 +65,8 @@ func NewManager(cfg Config, engines *engine.Set, reaper *procs.Reaper, m *metric
 	log *slog.Logger) *Manager {
 	m.Capacity.Set(float64(cfg.MaxSessions))
 	return &Manager{cfg: cfg, engines: engines, reaper: reaper, metrics: m, log: log,
-		pw: newPWDriver(cfg.Driver.NodePath, cfg.CLIPath, log), sessions: map[string]*Session{}}
+		pw:       newPWDriver(cfg.Driver.NodePath, cfg.CLIPath, reaper, log),
+		sessions: map[string]*Session{}}
 }
 
 // Capacity returns the number of sessions the worker runs at once and the
@@ -132,7 +133,8 @@ func (m *Manager) reserve(p plan) (*Session, error) {
 		expiresAt: now.Add(time.Duration(p.maxDurSec) * time.Second),
 		dir:       sessionDir(m.cfg.DataDir, id), tmpDir: tmpDir(m.cfg.DataDir, id),
 		state: api.StateStarting, endCh: make(chan api.Reason, 1), ended: make(chan struct{}),
-		log: m.log.With("session_id", id, "engine", p.req.Engine, "mode", p.req.Mode),
+		history: []api.StateChange{{State: api.StateStarting, At: now}},
+		log:     m.log.With("session_id", id, "engine", p.req.Engine, "mode", p.req.Mode),
 	}
 	s.stepCtx, s.stepCancel = context.WithCancel(context.Background())
 	s.Touch()

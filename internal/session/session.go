@@ -21,6 +21,10 @@ import (
 // maxKeptStepResults bounds the step history a session keeps in memory.
 const maxKeptStepResults = 1000
 
+// maxKeptStateChanges bounds the state history; a Managed session toggles
+// between ready and running on every run of steps.
+const maxKeptStateChanges = 200
+
 // Session is one browser session.
 type Session struct {
 	id        string
@@ -47,6 +51,7 @@ type Session struct {
 	tokenUsed    bool
 	artifacts    []artifact.Artifact
 	results      []api.StepResult
+	history      []api.StateChange
 	blocks       []string
 	problems     []string
 
@@ -106,6 +111,7 @@ func (s *Session) View() api.Session {
 		LastActivityAt: time.Unix(0, s.lastActivity.Load()).UTC(),
 		Steps:          append([]api.StepResult(nil), s.results...),
 		WorkerID:       s.m.cfg.WorkerID,
+		History:        append([]api.StateChange(nil), s.history...),
 	}
 	if !s.readyAt.IsZero() {
 		t := s.readyAt
@@ -122,13 +128,23 @@ func (s *Session) View() api.Session {
 func (s *Session) setState(st api.State) {
 	s.mu.Lock()
 	from := s.state
-	s.state = st
-	s.mu.Unlock()
 	if from == st {
+		s.mu.Unlock()
 		return
 	}
+	s.state = st
+	s.noteStateLocked(st)
+	s.mu.Unlock()
 	s.log.Info("session state", "from", from, "to", st)
 	s.m.publish(Event{Type: EventState, Session: s.View()})
+}
+
+// noteStateLocked appends st to the state history; s.mu must be held.
+func (s *Session) noteStateLocked(st api.State) {
+	s.history = append(s.history, api.StateChange{State: st, At: time.Now().UTC()})
+	if over := len(s.history) - maxKeptStateChanges; over > 0 {
+		s.history = s.history[over:]
+	}
 }
 
 // noteProblem keeps an error that did not end the session (an artifact that

@@ -86,6 +86,13 @@ func (s *Session) finish(reason api.Reason, cause error) {
 		if err := p.Close(s.m.cfg.CloseGrace); err != nil {
 			s.log.Warn("launcher close", "err", err)
 		}
+		// A dying browser drops its Direct client, and the relay may report
+		// that before the launcher's exit is seen: the crash is the reason.
+		if reason == api.ReasonClientClosed && p.BrowserLost() {
+			reason, cause = api.ReasonBrowserCrashed, fmt.Errorf(
+				"browser exited unexpectedly under the client: %v; %s", p.ExitErr(), p.Stderr())
+			s.log.Warn("browser crashed under the client")
+		}
 	}
 	if n, err := procs.KillByEnv(launcher.EnvSession, s.id); n > 0 || err != nil {
 		s.log.Warn("killed leftover session processes", "count", n, "err", err)

@@ -50,7 +50,7 @@ type Env map[string]string
 // the worker's sessions is left afterwards.
 func StartWorker(t testing.TB, env Env) *Worker {
 	t.Helper()
-	data := t.TempDir()
+	data := DataDir(t)
 	vars := map[string]string{"RUNNER_DATA": data, "CAMOFLEET_DRIVER_DIR": DriverDir(),
 		"LOG_LEVEL": "debug", "MAX_SESSIONS": "4"}
 	for k, v := range env {
@@ -75,6 +75,23 @@ func StartWorker(t testing.TB, env Env) *Worker {
 		cancel: cancel}
 	t.Cleanup(tw.stop)
 	return tw
+}
+
+// DataDir returns a fresh folder for RUNNER_DATA, removed when the test
+// ends. It is short on purpose (t.TempDir's names grow with the test's):
+// RUNNER_DATA may be at most config.MaxDataDirLen bytes long.
+func DataDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cf")
+	if err != nil {
+		t.Fatalf("data folder: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove data folder: %v", err)
+		}
+	})
+	return dir
 }
 
 // logSink writes the worker's log to worker.log in its data folder, and to

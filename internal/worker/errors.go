@@ -17,27 +17,28 @@ import (
 // capacityRetryAfter is the Retry-After a full worker suggests, in seconds.
 const capacityRetryAfter = 5
 
-// statusOf maps domain errors to an HTTP status and a stable code. It is the
-// only place that does.
+// statusOf maps domain errors to an HTTP status, a stable code and the
+// request field to blame, if one is. It is the only place that does.
 var statusOf = []struct {
 	err    error
 	status int
 	code   string
+	field  string
 }{
-	{session.ErrNotFound, http.StatusNotFound, "not_found"},
-	{session.ErrEnded, http.StatusConflict, "session_ended"},
-	{session.ErrNotReady, http.StatusConflict, "session_not_ready"},
-	{session.ErrWrongMode, http.StatusConflict, "wrong_mode"},
-	{session.ErrClientConnected, http.StatusConflict, "client_connected"},
-	{session.ErrCapacity, http.StatusTooManyRequests, "capacity"},
-	{session.ErrEngineUnavailable, http.StatusServiceUnavailable, "engine_unavailable"},
-	{session.ErrDirectDisabled, http.StatusForbidden, "direct_disabled"},
-	{session.ErrTokenInvalid, http.StatusUnauthorized, "token_invalid"},
-	{session.ErrShuttingDown, http.StatusServiceUnavailable, "shutting_down"},
-	{httpx.ErrBadRequest, http.StatusBadRequest, "bad_request"},
-	{httpx.ErrTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
-	{errNoRoute, http.StatusNotFound, "no_route"},
-	{relay.ErrBadUpgrade, http.StatusBadRequest, "bad_upgrade"},
+	{session.ErrNotFound, http.StatusNotFound, "not_found", ""},
+	{session.ErrEnded, http.StatusConflict, "session_ended", ""},
+	{session.ErrNotReady, http.StatusConflict, "session_not_ready", ""},
+	{session.ErrWrongMode, http.StatusConflict, "wrong_mode", ""},
+	{session.ErrClientConnected, http.StatusConflict, "client_connected", ""},
+	{session.ErrCapacity, http.StatusTooManyRequests, "capacity", ""},
+	{session.ErrEngineUnavailable, http.StatusServiceUnavailable, "engine_unavailable", ""},
+	{session.ErrDirectDisabled, http.StatusForbidden, "direct_disabled", ""},
+	{session.ErrTokenInvalid, http.StatusUnauthorized, "token_invalid", ""},
+	{session.ErrShuttingDown, http.StatusServiceUnavailable, "shutting_down", ""},
+	{httpx.ErrBadRequest, http.StatusBadRequest, "bad_request", "body"},
+	{httpx.ErrTooLarge, http.StatusRequestEntityTooLarge, "body_too_large", "body"},
+	{errNoRoute, http.StatusNotFound, "no_route", ""},
+	{relay.ErrBadUpgrade, http.StatusBadRequest, "bad_upgrade", ""},
 }
 
 var errNoRoute = errors.New("no such endpoint")
@@ -81,7 +82,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 				w.Header().Set("Retry-After", strconv.Itoa(capacityRetryAfter))
 			}
 			log.Debug("request refused", "path", r.URL.Path, "status", m.status, "err", err)
-			writeJSON(w, m.status, errorBody(m.code, err.Error(), ""))
+			writeJSON(w, m.status, errorBody(m.code, err.Error(), m.field))
 			return
 		}
 	}
