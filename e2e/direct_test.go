@@ -9,6 +9,7 @@ import (
 	"github.com/mxschmitt/playwright-go"
 
 	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/session"
 	"github.com/camo-fleet/camo-fleet/internal/testkit"
 )
 
@@ -54,7 +55,7 @@ func TestDirectLifecycle(t *testing.T) {
 			}
 			sessionHAR(t, c, s.ID, site.URL+"/")
 			waitNoSessionProcs(t, s.ID)
-			if _, err := os.Stat(filepath.Join(w.DataDir, "tmp", s.ID)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(session.TmpRoot(w.DataDir), s.ID)); !os.IsNotExist(err) {
 				t.Errorf("temporary profile folder still there: %v", err)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/camo-fleet/camo-fleet/internal/api"
+	"github.com/camo-fleet/camo-fleet/internal/session"
 	"github.com/camo-fleet/camo-fleet/internal/testkit"
 )
 
@@ -102,7 +103,7 @@ func TestRestartRecovery(t *testing.T) {
 			if h := readHARFile(t, data, s.ID); !h.hasEntry(site.URL+"/", 200) {
 				t.Errorf("recovered HAR has no entry for the navigation: %v", h.urls())
 			}
-			if _, err := os.Stat(filepath.Join(data, "tmp", s.ID)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(session.TmpRoot(data), s.ID)); !os.IsNotExist(err) {
 				t.Errorf("temporary folder of the lost session is still there: %v", err)
 			}
 			again.signal(t, syscall.SIGTERM)

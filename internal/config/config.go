@@ -37,12 +37,6 @@ type Worker struct {
 	Driver        Driver
 }
 
-// MaxDataDirLen is the longest RUNNER_DATA that works. Chromium creates its
-// singleton socket at <RUNNER_DATA>/tmp/<session id>/org.chromium.Chromium.
-// XXXXXX/SingletonSocket, and a unix socket path holds at most 107 bytes;
-// past that, Chromium aborts at start.
-const MaxDataDirLen = 107 - len("/tmp/") - 20 - len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
-
 // BrowserPaths are the browser executables; empty means "look it up".
 type BrowserPaths struct {
 	Chromium string
@@ -134,9 +128,6 @@ func (c *Worker) validate() error {
 		abs, err := filepath.Abs(c.DataDir)
 		check(err == nil, "RUNNER_DATA", "%v", err)
 		c.DataDir = abs
-		check(len(abs) <= MaxDataDirLen, "RUNNER_DATA", "%q is %d bytes long, at most %d work: "+
-			"Chromium aborts when its socket path under a session's temporary folder is too long",
-			abs, len(abs), MaxDataDirLen)
 	}
 	if c.Driver.BrowsersPath == "" {
 		c.Driver.BrowsersPath = filepath.Join(c.DataDir, ".playwright")

@@ -72,8 +72,6 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"zero idle", map[string]string{"IDLE_TTL_SEC": "0"}, "IDLE_TTL_SEC"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{"no driver", map[string]string{"CAMOFLEET_DRIVER_DIR": "/nonexistent"}, "CAMOFLEET_DRIVER_DIR"},
-		{"data too long", map[string]string{"RUNNER_DATA": "/" + strings.Repeat("d", MaxDataDirLen)},
-			"RUNNER_DATA"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -179,13 +179,19 @@ func Descendants(pid int) ([]int, error) {
 
 // Zombies returns the pids of zombie processes whose parent is ppid.
 func Zombies(ppid int) ([]int, error) {
+	return zombiesOutside(ppid, -1)
+}
+
+// zombiesOutside returns the zombie children of ppid that are not in process
+// group pgid (-1: any group).
+func zombiesOutside(ppid, pgid int) ([]int, error) {
 	t, err := snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("zombies of %d: %w", ppid, err)
 	}
 	var out []int
 	for _, p := range t {
-		if p.ppid == ppid && p.zombie() {
+		if p.ppid == ppid && p.zombie() && p.pgid != pgid {
 			out = append(out, p.pid)
 		}
 	}

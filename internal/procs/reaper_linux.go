@@ -36,7 +36,13 @@ func (r *Reaper) ReapOnce() int {
 	// The scan runs unlocked. A pid it reports is checked against owned under
 	// the lock, and Start owns a child under that lock before releasing it, so
 	// a child started meanwhile is seen as owned.
-	zombies, err := Zombies(os.Getpid())
+	//
+	// Zombies in the worker's own process group are never touched: those are
+	// children some os/exec caller (an ffprobe, a --version probe, the
+	// playwright-go driver) is about to Wait for. Everything a session runs
+	// lives in other groups (the launcher gets its own, the browser is
+	// detached), so orphans re-parented here are still reaped.
+	zombies, err := zombiesOutside(os.Getpid(), unix.Getpgrp())
 	if err != nil {
 		r.logger.Warn("list zombie children", "err", err)
 		return 0

@@ -3,11 +3,13 @@ package procs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // startOrphan runs a script that backgrounds `sleep 0.2` and exits, so the
@@ -16,6 +18,7 @@ func startOrphan(t *testing.T, r *Reaper) int {
 	t.Helper()
 	var out bytes.Buffer
 	maker := exec.Command("sh", "-c", "sleep 0.2 & echo $!")
+	maker.SysProcAttr = SysProcAttr() // its own group, like every session process
 	maker.Stdout = &out
 	if err := r.Start(maker); err != nil {
 		t.Fatal(err)
@@ -114,5 +117,29 @@ func TestReaperOwnCounts(t *testing.T) {
 	r.Disown(100)
 	if _, ok := r.owned[100]; ok {
 		t.Errorf("after Disown, pid still owned")
+	}
+}
+
+// TestReaperLeavesOwnGroupAlone: a plain os/exec child (no reaper, same
+// process group as the worker, like ffprobe) keeps its exit status for Wait
+// even when the reaper runs while it is a zombie.
+func TestReaperLeavesOwnGroupAlone(t *testing.T) {
+	r := testReaper(t)
+	cmd := exec.Command("sh", "-c", "exit 3")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(zombieChildren(), cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("child did not become a zombie")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.ReapOnce()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("Wait = %v, want exit status 3 (the reaper must not steal it)", err)
 	}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // Recover cleans what a crashed predecessor left under the data folder:
-// it kills every process still marked with this data folder, turns the HAR
+// it kills every process still marked with this data folder, removes the
+// browsers' temporary folders (TmpRoot), turns the HAR
 // entries of unfinished sessions into HAR files, marks those sessions lost
 // in their session.json and removes temporary folders. It returns how many
 // sessions it closed.
@@ -23,7 +24,7 @@ func (m *Manager) Recover() (int, error) {
 		m.log.Warn("killed processes left by a previous worker", "count", killed)
 	}
 	var errs []error
-	errs = append(errs, err, os.RemoveAll(filepath.Join(m.cfg.DataDir, "tmp")))
+	errs = append(errs, err, os.RemoveAll(TmpRoot(m.cfg.DataDir)))
 	dirs, _ := filepath.Glob(filepath.Join(m.cfg.DataDir, "sessions", "*", "session.json"))
 	closed := 0
 	for _, f := range dirs {

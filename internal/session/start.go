@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,7 +17,18 @@ import (
 )
 
 func sessionDir(data, id string) string { return filepath.Join(data, "sessions", id) }
-func tmpDir(data, id string) string     { return filepath.Join(data, "tmp", id) }
+func tmpDir(data, id string) string     { return filepath.Join(TmpRoot(data), id) }
+
+// TmpRoot is the folder of the browsers' temporary files (profiles,
+// Playwright's scratch space) for the worker with data folder data. It is
+// short and outside RUNNER_DATA on purpose: Chromium puts a unix socket in
+// it, and a socket path holds at most 107 bytes, so a long RUNNER_DATA would
+// make Chromium abort at start. Its name carries a hash of the data folder,
+// so several workers on one host never clean each other's.
+func TmpRoot(data string) string {
+	sum := sha256.Sum256([]byte(data))
+	return filepath.Join(os.TempDir(), "camofleet-"+hex.EncodeToString(sum[:4]))
+}
 
 // meta is the session.json kept in a session folder, so that a restarted
 // worker knows what a folder held.

@@ -2,6 +2,8 @@ package testkit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,8 +53,11 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "camofleet-bin-")
-		if err != nil {
+		// One fixed folder per checkout: go build is incremental, and test
+		// runs do not leave a binary behind each.
+		sum := sha256.Sum256([]byte(RepoRoot()))
+		dir := filepath.Join(os.TempDir(), "camofleet-testbin-"+hex.EncodeToString(sum[:4]))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}

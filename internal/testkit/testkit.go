@@ -78,8 +78,7 @@ func StartWorker(t testing.TB, env Env) *Worker {
 }
 
 // DataDir returns a fresh folder for RUNNER_DATA, removed when the test
-// ends. It is short on purpose (t.TempDir's names grow with the test's):
-// RUNNER_DATA may be at most config.MaxDataDirLen bytes long.
+// ends.
 func DataDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "cf")
