@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -62,11 +63,16 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "camofleet")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/camofleet")
+		// Built under a name of its own, then renamed into place: another
+		// test binary may be running the previous build right now.
+		tmp := fmt.Sprintf("%s.%d", binPath, os.Getpid())
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/camofleet")
 		cmd.Dir = RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = &buildError{out: string(out), err: err}
+			return
 		}
+		buildErr = os.Rename(tmp, binPath)
 	})
 	if buildErr != nil {
 		t.Fatalf("build camofleet: %v", buildErr)
