@@ -72,28 +72,50 @@ func WorkerFlags(fs *flag.FlagSet, lookup func(string) (string, bool)) func() (*
 	c := &Worker{}
 	var errs []error
 	fs.IntVar(&c.Port, "port", e.intv("PORT", 8080, &errs), "TCP port of the API (PORT)")
-	fs.StringVar(&c.Listen, "listen", e.str("LISTEN_ADDR", ""), "address to bind; empty = all (LISTEN_ADDR)")
-	fs.StringVar(&c.DataDir, "data", e.str("RUNNER_DATA", defaultDataDir()), "folder for sessions, artifacts and keys (RUNNER_DATA)")
-	fs.StringVar(&c.WorkerID, "worker-id", e.str("WORKER_ID", hostname()), "this worker's name (WORKER_ID)")
-	fs.StringVar(&c.PublicURL, "public-url", e.str("PUBLIC_URL", ""), "base URL clients use to reach this worker; empty = from the request (PUBLIC_URL)")
-	fs.DurationVar(&c.IdleTTL, "idle-ttl", e.secs("IDLE_TTL_SEC", 300, &errs), "end a session after this much silence (IDLE_TTL_SEC, seconds)")
-	fs.DurationVar(&c.MaxDuration, "max-duration", e.secs("MAX_DURATION_SEC", 3600, &errs), "hard maximum lifetime of a session (MAX_DURATION_SEC, seconds)")
-	fs.IntVar(&c.MaxSessions, "max-sessions", e.intv("MAX_SESSIONS", 4, &errs), "sessions this worker runs at once (MAX_SESSIONS)")
-	fs.BoolVar(&c.AllowDirect, "allow-direct", e.boolv("ALLOW_DIRECT", true, &errs), "allow Direct mode (ALLOW_DIRECT)")
-	fs.BoolVar(&c.AllowEvaluate, "allow-evaluate", e.boolv("ALLOW_EVALUATE", true, &errs), "allow the evaluate step (ALLOW_EVALUATE)")
-	fs.BoolVar(&c.AllowData, "allow-data-urls", e.boolv("ALLOW_DATA_URLS", false, &errs), "allow navigation to data: URLs (ALLOW_DATA_URLS)")
-	fs.DurationVar(&c.StartTimeout, "start-timeout", e.secs("START_TIMEOUT_SEC", 60, &errs), "browser start deadline (START_TIMEOUT_SEC, seconds)")
-	fs.DurationVar(&c.CloseGrace, "close-grace", e.secs("CLOSE_GRACE_SEC", 15, &errs), "time a session gets to close politely before it is killed (CLOSE_GRACE_SEC, seconds)")
-	fs.DurationVar(&c.WSTokenTTL, "ws-token-ttl", e.secs("WS_TOKEN_TTL_SEC", 60, &errs), "time a wsEndpoint token stays valid for connecting (WS_TOKEN_TTL_SEC, seconds)")
-	fs.DurationVar(&c.StepTimeout, "step-timeout", e.secs("STEP_TIMEOUT_SEC", 30, &errs), "default timeout of a Managed step (STEP_TIMEOUT_SEC, seconds)")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(e.intv("MAX_BODY_BYTES", 1<<20, &errs)), "largest request body accepted (MAX_BODY_BYTES)")
-	fs.StringVar(&c.LogLevel, "log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
-	fs.StringVar(&c.Browsers.Chromium, "chromium-path", e.str("CHROMIUM_PATH", ""), "chromium executable (CHROMIUM_PATH)")
-	fs.StringVar(&c.Browsers.Firefox, "firefox-path", e.str("FIREFOX_PATH", ""), "firefox executable (FIREFOX_PATH)")
-	fs.StringVar(&c.Browsers.Camoufox, "camoufox-path", e.str("CAMOUFOX_PATH", ""), "Camoufox executable (CAMOUFOX_PATH)")
-	fs.StringVar(&c.Driver.NodePath, "node-path", e.str("PLAYWRIGHT_NODEJS_PATH", "node"), "Node.js that runs the driver (PLAYWRIGHT_NODEJS_PATH)")
-	fs.StringVar(&c.Driver.DriverDir, "driver-dir", e.str("CAMOFLEET_DRIVER_DIR", defaultDriverDir()), "folder with launcher.cjs and the pinned playwright-core (CAMOFLEET_DRIVER_DIR)")
-	fs.StringVar(&c.Driver.BrowsersPath, "browsers-path", e.str("PLAYWRIGHT_BROWSERS_PATH", ""), "Playwright's browsers folder, for the ffmpeg link; empty = <data>/.playwright (PLAYWRIGHT_BROWSERS_PATH)")
+	fs.StringVar(&c.Listen, "listen", e.str("LISTEN_ADDR", ""),
+		"address to bind; empty = all (LISTEN_ADDR)")
+	fs.StringVar(&c.DataDir, "data", e.str("RUNNER_DATA", defaultDataDir()),
+		"folder for sessions, artifacts and keys (RUNNER_DATA)")
+	fs.StringVar(&c.WorkerID, "worker-id", e.str("WORKER_ID", hostname()),
+		"this worker's name (WORKER_ID)")
+	fs.StringVar(&c.PublicURL, "public-url", e.str("PUBLIC_URL", ""),
+		"base URL clients use to reach this worker; empty = from the request (PUBLIC_URL)")
+	fs.DurationVar(&c.IdleTTL, "idle-ttl", e.secs("IDLE_TTL_SEC", 300, &errs),
+		"end a session after this much silence (IDLE_TTL_SEC, seconds)")
+	fs.DurationVar(&c.MaxDuration, "max-duration", e.secs("MAX_DURATION_SEC", 3600, &errs),
+		"hard maximum lifetime of a session (MAX_DURATION_SEC, seconds)")
+	fs.IntVar(&c.MaxSessions, "max-sessions", e.intv("MAX_SESSIONS", 4, &errs),
+		"sessions this worker runs at once (MAX_SESSIONS)")
+	fs.BoolVar(&c.AllowDirect, "allow-direct", e.boolv("ALLOW_DIRECT", true, &errs),
+		"allow Direct mode (ALLOW_DIRECT)")
+	fs.BoolVar(&c.AllowEvaluate, "allow-evaluate", e.boolv("ALLOW_EVALUATE", true, &errs),
+		"allow the evaluate step (ALLOW_EVALUATE)")
+	fs.BoolVar(&c.AllowData, "allow-data-urls", e.boolv("ALLOW_DATA_URLS", false, &errs),
+		"allow navigation to data: URLs (ALLOW_DATA_URLS)")
+	fs.DurationVar(&c.StartTimeout, "start-timeout", e.secs("START_TIMEOUT_SEC", 60, &errs),
+		"browser start deadline (START_TIMEOUT_SEC, seconds)")
+	fs.DurationVar(&c.CloseGrace, "close-grace", e.secs("CLOSE_GRACE_SEC", 15, &errs),
+		"time a session gets to close politely before it is killed (CLOSE_GRACE_SEC, seconds)")
+	fs.DurationVar(&c.WSTokenTTL, "ws-token-ttl", e.secs("WS_TOKEN_TTL_SEC", 60, &errs),
+		"time a wsEndpoint token stays valid for connecting (WS_TOKEN_TTL_SEC, seconds)")
+	fs.DurationVar(&c.StepTimeout, "step-timeout", e.secs("STEP_TIMEOUT_SEC", 30, &errs),
+		"default timeout of a Managed step (STEP_TIMEOUT_SEC, seconds)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(e.intv("MAX_BODY_BYTES", 1<<20, &errs)),
+		"largest request body accepted (MAX_BODY_BYTES)")
+	fs.StringVar(&c.LogLevel, "log-level", e.str("LOG_LEVEL", "info"),
+		"debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&c.Browsers.Chromium, "chromium-path", e.str("CHROMIUM_PATH", ""),
+		"chromium executable (CHROMIUM_PATH)")
+	fs.StringVar(&c.Browsers.Firefox, "firefox-path", e.str("FIREFOX_PATH", ""),
+		"firefox executable (FIREFOX_PATH)")
+	fs.StringVar(&c.Browsers.Camoufox, "camoufox-path", e.str("CAMOUFOX_PATH", ""),
+		"Camoufox executable (CAMOUFOX_PATH)")
+	fs.StringVar(&c.Driver.NodePath, "node-path", e.str("PLAYWRIGHT_NODEJS_PATH", "node"),
+		"Node.js that runs the driver (PLAYWRIGHT_NODEJS_PATH)")
+	fs.StringVar(&c.Driver.DriverDir, "driver-dir", e.str("CAMOFLEET_DRIVER_DIR", defaultDriverDir()),
+		"folder with launcher.cjs and the pinned playwright-core (CAMOFLEET_DRIVER_DIR)")
+	fs.StringVar(&c.Driver.BrowsersPath, "browsers-path", e.str("PLAYWRIGHT_BROWSERS_PATH", ""),
+		"Playwright's browsers folder, for the ffmpeg link; empty = <data>/.playwright (PLAYWRIGHT_BROWSERS_PATH)")
 	return func() (*Worker, error) {
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
@@ -133,12 +155,16 @@ func (c *Worker) validate() error {
 		c.Driver.BrowsersPath = filepath.Join(c.DataDir, ".playwright")
 	}
 	if _, err := os.Stat(c.Driver.LauncherScript()); err != nil {
-		check(false, "CAMOFLEET_DRIVER_DIR", "no launcher.cjs in %q (run the setup script, or point it at the driver folder)", c.Driver.DriverDir)
+		check(false, "CAMOFLEET_DRIVER_DIR",
+			"no launcher.cjs in %q (run the setup script, or point it at the driver folder)",
+			c.Driver.DriverDir)
 	}
 	if _, err := os.Stat(c.Driver.CLIPath()); err == nil || len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	check(false, "CAMOFLEET_DRIVER_DIR", "playwright-core is not installed in %q (run: npm ci --prefix %s)", c.Driver.DriverDir, c.Driver.DriverDir)
+	check(false, "CAMOFLEET_DRIVER_DIR",
+		"playwright-core is not installed in %q (run: npm ci --prefix %s)",
+		c.Driver.DriverDir, c.Driver.DriverDir)
 	return errors.Join(errs...)
 }
 

@@ -30,7 +30,8 @@ type ControlPlane struct {
 // from the environment and returns the validating loader. With embedded set
 // (camofleet serve) the worker's flags own PORT, RUNNER_DATA and the rest
 // they share, so only the control-plane's own settings are registered.
-func ControlPlaneFlags(fs *flag.FlagSet, lookup func(string) (string, bool), embedded bool) func() (*ControlPlane, error) {
+func ControlPlaneFlags(fs *flag.FlagSet, lookup func(string) (string, bool),
+	embedded bool) func() (*ControlPlane, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
@@ -39,19 +40,31 @@ func ControlPlaneFlags(fs *flag.FlagSet, lookup func(string) (string, bool), emb
 	var errs []error
 	var workers string
 	if !embedded {
-		fs.IntVar(&c.Port, "port", e.intv("PORT", 8080, &errs), "TCP port of the Control API (PORT)")
-		fs.StringVar(&c.Listen, "listen", e.str("LISTEN_ADDR", ""), "address to bind; empty = all (LISTEN_ADDR)")
-		fs.StringVar(&c.DataDir, "data", e.str("RUNNER_DATA", defaultDataDir()), "folder for the SQLite registry and keys (RUNNER_DATA)")
-		fs.StringVar(&c.PublicURL, "public-url", e.str("PUBLIC_URL", ""), "base URL clients use; empty = from the request (PUBLIC_URL)")
-		fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(e.intv("MAX_BODY_BYTES", 1<<20, &errs)), "largest request body accepted (MAX_BODY_BYTES)")
-		fs.StringVar(&c.LogLevel, "log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+		fs.IntVar(&c.Port, "port", e.intv("PORT", 8080, &errs),
+			"TCP port of the Control API (PORT)")
+		fs.StringVar(&c.Listen, "listen", e.str("LISTEN_ADDR", ""),
+			"address to bind; empty = all (LISTEN_ADDR)")
+		fs.StringVar(&c.DataDir, "data", e.str("RUNNER_DATA", defaultDataDir()),
+			"folder for the SQLite registry and keys (RUNNER_DATA)")
+		fs.StringVar(&c.PublicURL, "public-url", e.str("PUBLIC_URL", ""),
+			"base URL clients use; empty = from the request (PUBLIC_URL)")
+		fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(e.intv("MAX_BODY_BYTES", 1<<20, &errs)),
+			"largest request body accepted (MAX_BODY_BYTES)")
+		fs.StringVar(&c.LogLevel, "log-level", e.str("LOG_LEVEL", "info"),
+			"debug, info, warn or error (LOG_LEVEL)")
 	}
-	fs.StringVar(&c.RegistryURL, "registry", e.str("REGISTRY_URL", ""), "registry: a postgres:// URL, or a SQLite file; empty = <data>/registry.db (REGISTRY_URL)")
-	fs.StringVar(&workers, "workers", e.str("WORKERS", ""), "comma-separated worker URLs known at start (WORKERS); workers may also register themselves")
-	fs.DurationVar(&c.HeartbeatInterval, "heartbeat", e.secs("HEARTBEAT_SEC", 5, &errs), "worker health probe interval (HEARTBEAT_SEC, seconds)")
-	fs.DurationVar(&c.WorkerDownAfter, "worker-down-after", e.secs("WORKER_DOWN_AFTER_SEC", 15, &errs), "silence after which a worker is down and its sessions lost (WORKER_DOWN_AFTER_SEC, seconds)")
-	fs.IntVar(&c.QueueMax, "queue-max", e.intv("QUEUE_MAX", 100, &errs), "create requests that may wait for a slot; past it 429 (QUEUE_MAX)")
-	fs.DurationVar(&c.QueueTimeout, "queue-timeout", e.secs("QUEUE_TIMEOUT", 60, &errs), "longest wait for a slot before 429 (QUEUE_TIMEOUT, seconds)")
+	fs.StringVar(&c.RegistryURL, "registry", e.str("REGISTRY_URL", ""),
+		"registry: a postgres:// URL, or a SQLite file; empty = <data>/registry.db (REGISTRY_URL)")
+	fs.StringVar(&workers, "workers", e.str("WORKERS", ""),
+		"comma-separated worker URLs known at start (WORKERS); workers may also register themselves")
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat", e.secs("HEARTBEAT_SEC", 5, &errs),
+		"worker health probe interval (HEARTBEAT_SEC, seconds)")
+	fs.DurationVar(&c.WorkerDownAfter, "worker-down-after", e.secs("WORKER_DOWN_AFTER_SEC", 15, &errs),
+		"silence after which a worker is down and its sessions lost (WORKER_DOWN_AFTER_SEC, seconds)")
+	fs.IntVar(&c.QueueMax, "queue-max", e.intv("QUEUE_MAX", 100, &errs),
+		"create requests that may wait for a slot; past it 429 (QUEUE_MAX)")
+	fs.DurationVar(&c.QueueTimeout, "queue-timeout", e.secs("QUEUE_TIMEOUT", 60, &errs),
+		"longest wait for a slot before 429 (QUEUE_TIMEOUT, seconds)")
 	return func() (*ControlPlane, error) {
 		for _, u := range strings.Split(workers, ",") {
 			if u = strings.TrimSpace(u); u != "" {

@@ -85,7 +85,8 @@ func (h *Hub) replay(w http.ResponseWriter, r *http.Request, after int64) (int64
 			return sent, nil
 		}
 	}
-	fmt.Fprintf(w, "event: reset\ndata: {\"reason\":\"more than %d events missed; reload the state\"}\n\n", h.opts.ReplayMax)
+	fmt.Fprintf(w, "event: reset\ndata: {\"reason\":\"more than %d events missed; "+
+		"reload the state\"}\n\n", h.opts.ReplayMax)
 	return h.last.Load(), nil
 }
 

@@ -56,7 +56,8 @@ func (m *Manager) validate(req api.CreateSessionRequest) (plan, error) {
 	if p.idleTTLSec, err = ttl("idleTtlSec", req.IdleTTLSec, int(m.cfg.IdleTTL.Seconds())); err != nil {
 		return p, err
 	}
-	if p.maxDurSec, err = ttl("maxDurationSec", req.MaxDurationSec, int(m.cfg.MaxDuration.Seconds())); err != nil {
+	maxDur := int(m.cfg.MaxDuration.Seconds())
+	if p.maxDurSec, err = ttl("maxDurationSec", req.MaxDurationSec, maxDur); err != nil {
 		return p, err
 	}
 	if err := checkLabels(req.Labels); err != nil {

@@ -81,7 +81,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("handler panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, errorBody("internal", "internal error; see the worker log", ""))
+				writeJSON(w, http.StatusInternalServerError,
+					errorBody("internal", "internal error; see the worker log", ""))
 			}
 		}()
 		next.ServeHTTP(w, r)
