@@ -30,7 +30,7 @@ cache="${CAMOFLEET_WEED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/camofleet/weed-$v
 weed="$cache/weed"
 build_timeout="${CAMOFLEET_WEED_BUILD_TIMEOUT:-1500}"
 start_timeout="${CAMOFLEET_S3_START_TIMEOUT:-90}"
-stop_timeout=20
+stop_grace=5
 
 base="${CAMOFLEET_S3_DIR:-${TMPDIR:-/tmp}/camofleet-s3-test-$(id -u)}"
 bucket=camofleet-test
@@ -65,13 +65,15 @@ build_weed() {
     return
   fi
 
-  local started src work status=0
+  local started json src work status=0
   started=$(date +%s)
   say "downloading $module@$version"
-  src=$(timeout "$build_timeout" go mod download -json "$module@$version" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p') || true
-  [ -n "$src" ] && [ -d "$src/weed" ] ||
+  json=$(cd / && timeout "$build_timeout" go mod download -json "$module@$version" 2>&1) || true
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$json")
+  if [ -z "$src" ] || [ ! -d "$src/weed" ]; then
+    echo "$json" >&2
     die "go mod download $module@$version failed (is the Go module proxy reachable?)"
+  fi
 
   # The same folder every time, so that a build cut short by the timeout
   # finds its packages in Go's build cache when it is run again.
@@ -99,10 +101,18 @@ build_weed() {
 
 pid_of() { [ -f "$base/weed.pid" ] && cat "$base/weed.pid"; }
 
+# alive reports whether process $1 exists and has not exited: an exited
+# process whose parent has not reaped it yet (a zombie) counts as gone.
+alive() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 running() {
   local pid
   pid=$(pid_of 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+  [ -n "$pid" ] && alive "$pid" &&
     [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$weed")" ]
 }
 
@@ -160,9 +170,9 @@ wait_ready() {
   local url="$1" secret="$2" pid="$3" deadline code=""
   deadline=$(($(date +%s) + start_timeout))
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    kill -0 "$pid" 2>/dev/null || {
+    alive "$pid" || {
       tail -n 30 "$base/weed.log" >&2 || true
-      die "weed exited during start; log: $base/weed.log"
+      die "weed exited during start (the end of its log is above)"
     }
     code=$(s3_request GET "$url/" "$secret")
     [ "$code" = 200 ] && return
@@ -170,7 +180,7 @@ wait_ready() {
   done
   tail -n 30 "$base/weed.log" >&2 || true
   die "S3 at $url did not answer within ${start_timeout}s" \
-    "(last status ${code:-none}); log: $base/weed.log"
+    "(last status ${code:-none}; the end of weed's log is above)"
 }
 
 # create_bucket retries for a while: just after start the filer may still be
@@ -183,7 +193,9 @@ create_bucket() {
     case "$code" in 200 | 409) return ;; esac
     sleep 0.5
   done
-  die "could not create bucket $bucket (last status ${code:-none}); log: $base/weed.log"
+  tail -n 30 "$base/weed.log" >&2 || true
+  die "could not create bucket $bucket (last status ${code:-none};" \
+    "the end of weed's log is above)"
 }
 
 make_base() {
@@ -220,7 +232,7 @@ cmd_start() {
 
   # One process: master, volume, filer and S3 on loopback, no telemetry.
   setsid "$weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$base/data" \
-    -master.port=$p -volume.port=$((p + 1)) -filer -filer.port=$((p + 2)) \
+    -master.port="$p" -volume.port=$((p + 1)) -filer -filer.port=$((p + 2)) \
     -s3 -s3.port=$((p + 3)) -s3.config="$base/s3.json" \
     -master.volumeSizeLimitMB=64 -volume.max=20 -master.telemetry=false \
     </dev/null >"$base/weed.log" 2>&1 &
@@ -242,22 +254,25 @@ EOF
   print_env
 }
 
-# stop_pid stops the server's process group: TERM, then KILL after a bound.
-stop_pid() {
-  local pid="$1" deadline
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
-  deadline=$(($(date +%s) + stop_timeout))
-  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+# wait_gone waits up to $2 seconds for process $1 to exit.
+wait_gone() {
+  local deadline=$(($(date +%s) + $2))
+  while alive "$1" && [ "$(date +%s)" -lt "$deadline" ]; do
     sleep 0.2
   done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "weed (pid $pid) ignored TERM for ${stop_timeout}s; killing it"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.5
-  fi
-  if kill -0 "$pid" 2>/dev/null; then
-    die "weed (pid $pid) did not stop; $base kept"
-  fi
+  ! alive "$1"
+}
+
+# stop_pid stops the server's process group: TERM, then KILL after
+# stop_grace. weed's own shutdown can take half a minute (its filer retries
+# flushing a metadata log to the volume server it has already stopped); the
+# data is thrown away, so there is no point waiting for it.
+stop_pid() {
+  local pid="$1"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+  wait_gone "$pid" "$stop_grace" && return
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  wait_gone "$pid" 5 || die "weed (pid $pid) did not stop; $base kept"
 }
 
 cmd_stop() {

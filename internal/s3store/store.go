@@ -115,6 +115,11 @@ func (s *Store) ensureBucket(ctx context.Context, cfg Config) error {
 
 	where := fmt.Sprintf("bucket %q at %s", cfg.Bucket, s.client.EndpointURL().Host)
 	ok, err := s.client.BucketExists(ctx, cfg.Bucket)
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return fmt.Errorf("s3: cannot reach %s for bucket %q (check %s and %s): %w",
+			s.client.EndpointURL().Host, cfg.Bucket, EnvEndpoint, EnvSecure, err)
+	}
 	if err != nil {
 		return fmt.Errorf("s3: check %s: %w", where, explain(err))
 	}
