@@ -36,7 +36,8 @@ func TestControlPlaneDirect(t *testing.T) {
 	cpURL, _ := url.Parse(cp.Base)
 	if err != nil || ws.Scheme != "ws" || ws.Host != cpURL.Host ||
 		ws.Path != "/sessions/"+s.ID+"/ws" || ws.Query().Get("token") == "" {
-		t.Fatalf("wsEndpoint %q does not point at the control-plane %s: %v", s.WSEndpoint, cp.Base, err)
+		t.Fatalf("wsEndpoint %q does not point at the control-plane %s: %v", s.WSEndpoint, cp.Base,
+			err)
 	}
 	var out struct {
 		Title string `json:"title"`
@@ -70,7 +71,8 @@ func TestControlPlaneArtifacts(t *testing.T) {
 			testkit.Step("screenshot", "name", "home"))})
 	end := cp.WaitEnded(s.ID, cpWait)
 	if end.State != api.StateClosed || end.Reason != api.ReasonCompleted {
-		t.Fatalf("session ended %s/%s (%s), want closed/completed", end.State, end.Reason, end.Error)
+		t.Fatalf("session ended %s/%s (%s), want closed/completed", end.State, end.Reason,
+			end.Error)
 	}
 	cpCheckArtifacts(t, cp.Client, s.ID, site.URL+"/")
 }
@@ -142,7 +144,8 @@ func TestControlPlaneServe(t *testing.T) {
 		Steps: testkit.RawSteps(testkit.Step("goto", "url", site.URL),
 			testkit.Step("screenshot", "name", "home", "fullPage", true))})
 	if end := srv.WaitEnded(done.ID, cpWait); end.Reason != api.ReasonCompleted {
-		t.Fatalf("session ended %s/%s (%s), want closed/completed", end.State, end.Reason, end.Error)
+		t.Fatalf("session ended %s/%s (%s), want closed/completed", end.State, end.Reason,
+			end.Error)
 	}
 	cpCheckArtifacts(t, srv.Client, done.ID, site.URL+"/")
 
@@ -150,7 +153,7 @@ func TestControlPlaneServe(t *testing.T) {
 		Steps: testkit.RawSteps(testkit.Step("goto", "url", site.URL))})
 	srv.WaitFor(live.ID, cpWait, func(s api.Session) bool { return len(s.Steps) == 1 })
 	srv.Signal(syscall.SIGTERM)
-	if code := srv.Wait(shutdownWait); code != 0 {
+	if code := srv.Wait(cpShutdownWait); code != 0 {
 		t.Fatalf("serve exit code %d after SIGTERM, want 0", code)
 	}
 	if got := cpRegistrySession(t, filepath.Join(srv.DataDir, "registry.db"), live.ID); got.State !=

@@ -34,7 +34,7 @@ func TestControlPlaneEventsReplay(t *testing.T) {
 	fromWorker, live := cpOpenEvents(t, w.Base, ""), cpOpenEvents(t, cp.Base, "")
 	s := cp.Create(api.CreateSessionRequest{Mode: api.ModeManaged, Engine: "chromium",
 		Steps: testkit.RawSteps(testkit.Step("goto", "url", site.URL))})
-	read := first.until(t, eventWait, "the first step", func(e cpEvent) bool {
+	read := first.until(t, cpEventWait, "the first step", func(e cpEvent) bool {
 		return e.SessionID == s.ID && e.Type == "session.step"
 	})
 	first.close()
@@ -47,8 +47,9 @@ func TestControlPlaneEventsReplay(t *testing.T) {
 	cpDelete(t, cp.Client, s.ID)
 
 	missed := cpOpenEvents(t, cp.Base, strconv.FormatInt(last, 10)).
-		until(t, eventWait, "the end after reconnecting", cpEnded(s.ID))
-	all := cpOpenEvents(t, cp.Base, "0").until(t, eventWait, "the end from the start", cpEnded(s.ID))
+		until(t, cpEventWait, "the end after reconnecting", cpEnded(s.ID))
+	all := cpOpenEvents(t, cp.Base, "0").
+		until(t, cpEventWait, "the end from the start", cpEnded(s.ID))
 	cpCheckIncreasing(t, all)
 	var want []cpEvent
 	for _, e := range all {
@@ -65,7 +66,7 @@ func TestControlPlaneEventsReplay(t *testing.T) {
 			cpDescribe(missed))
 	}
 	checkNoCopies(t, all)
-	cpMeasureDelay(t, fromWorker, live.until(t, eventWait, "the end, live", cpEnded(s.ID)), s.ID)
+	cpMeasureDelay(t, fromWorker, live.until(t, cpEventWait, "the end, live", cpEnded(s.ID)), s.ID)
 }
 
 // checkNoCopies fails the test if two events carry the same session state,
@@ -79,7 +80,8 @@ func checkNoCopies(t *testing.T, evs []cpEvent) {
 		}
 		key := fmt.Sprintf("%s %s %s", e.SessionID, e.Type, e.Data)
 		if id, ok := seen[key]; ok {
-			t.Errorf("events %d and %d are the same %s of session %s", id, e.ID, e.Type, e.SessionID)
+			t.Errorf("events %d and %d are the same %s of session %s", id, e.ID, e.Type,
+				e.SessionID)
 		}
 		seen[key] = e.ID
 	}
@@ -91,7 +93,7 @@ func checkNoCopies(t *testing.T, evs []cpEvent) {
 // fails the test, since the machines running it are often busy.
 func cpMeasureDelay(t *testing.T, worker *cpStream, fromCP []cpEvent, id string) {
 	t.Helper()
-	wevs := cpOfSession(worker.until(t, eventWait, "the end on the worker", cpEnded(id)), id)
+	wevs := cpOfSession(worker.until(t, cpEventWait, "the end on the worker", cpEnded(id)), id)
 	cevs := cpOfSession(fromCP, id)
 	if !slices.Equal(cpTypes(wevs), cpTypes(cevs)) {
 		t.Errorf("worker events %v, control-plane events %v", cpTypes(wevs), cpTypes(cevs))
@@ -104,7 +106,8 @@ func cpMeasureDelay(t *testing.T, worker *cpStream, fromCP []cpEvent, id string)
 	t.Logf("worker event → control-plane /events delays: %v", delays)
 	for i, d := range delays {
 		if d > 5*time.Second {
-			t.Errorf("%s reached the control-plane's /events %s after the worker's", wevs[i].Type, d)
+			t.Errorf("%s reached the control-plane's /events %s after the worker's",
+				wevs[i].Type, d)
 		}
 	}
 }
@@ -129,12 +132,13 @@ func TestControlPlaneReplicas(t *testing.T) {
 		CloseWhenDone: true, Steps: testkit.RawSteps(testkit.Step("goto", "url", site.URL))})
 	seenB := b.WaitFor(s.ID, cpWait, func(s api.Session) bool { return s.State.Ended() })
 	if seenB.State != api.StateClosed || seenB.Reason != api.ReasonCompleted {
-		t.Errorf("replica B shows the session %s/%s, want closed/completed", seenB.State, seenB.Reason)
+		t.Errorf("replica B shows the session %s/%s, want closed/completed", seenB.State,
+			seenB.Reason)
 	}
 
-	evA := cpOfSession(onA.until(t, eventWait, "the end on A", cpEnded(s.ID)), s.ID)
-	evB := cpOfSession(onB.until(t, eventWait, "the end on B", cpEnded(s.ID)), s.ID)
-	wev := cpOfSession(fromWorker.until(t, eventWait, "the end on the worker", cpEnded(s.ID)), s.ID)
+	evA := cpOfSession(onA.until(t, cpEventWait, "the end on A", cpEnded(s.ID)), s.ID)
+	evB := cpOfSession(onB.until(t, cpEventWait, "the end on B", cpEnded(s.ID)), s.ID)
+	wev := cpOfSession(fromWorker.until(t, cpEventWait, "the end on the worker", cpEnded(s.ID)), s.ID)
 	if !slices.Equal(cpTypes(evB), cpTypes(wev)) {
 		t.Errorf("replica B streamed %v for the worker's %v", cpTypes(evB), cpTypes(wev))
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -12,17 +13,17 @@ import (
 )
 
 // TestControlPlaneWorkerKilled SIGKILLs a worker process under a running
-// session. Within 30 s the session is lost/worker_lost, /status shows the
-// worker down and /events carries worker.down and the session's end. The
-// worker restarted on the same port and data comes up again and is
-// reconciled: the registry and the worker agree on what runs there, before
-// and after a new session.
+// session. Within 30 s (WORKER_DOWN_AFTER_SEC is 6) the session is
+// lost/worker_lost, /status shows the worker down and /events carries
+// worker.down and the session's end. The worker restarted on the same port
+// and data comes up again and is reconciled: the registry and the worker
+// agree on what runs there, before and after a new session.
 func TestControlPlaneWorkerKilled(t *testing.T) {
 	needEngine(t, "chromium")
 	w := testkit.StartProcess(t, "worker", testkit.Env{"IDLE_TTL_SEC": "120"})
 	id := cpWorkerID(t, w.Client)
 	cp := testkit.StartControlPlane(t, testkit.Env{"WORKERS": w.Base, "HEARTBEAT_SEC": "1",
-		"WORKER_DOWN_AFTER_SEC": "3"})
+		"WORKER_DOWN_AFTER_SEC": "6"})
 	cpWaitWorkers(t, cp.Client, id)
 	s := cp.Create(api.CreateSessionRequest{Mode: api.ModeManaged, Engine: "chromium"})
 	events := cpOpenEvents(t, cp.Base, "")
@@ -38,7 +39,7 @@ func TestControlPlaneWorkerKilled(t *testing.T) {
 	if wk, _ := cpWorker(cpStatus(t, cp.Client), id); wk.State != "down" {
 		t.Errorf("/status says worker %s is %q, want down", id, wk.State)
 	}
-	seen := events.until(t, eventWait, "session end", cpEnded(s.ID))
+	seen := events.until(t, cpEventWait, "session end", cpEnded(s.ID))
 	if !hasEvent(seen, "worker.down", id) {
 		t.Errorf("no worker.down for %s on /events: %s", id, cpDescribe(seen))
 	}
@@ -48,7 +49,7 @@ func TestControlPlaneWorkerKilled(t *testing.T) {
 
 	w.Start()
 	cpWaitWorkers(t, cp.Client, id)
-	events.until(t, eventWait, "worker.up", func(e cpEvent) bool {
+	events.until(t, cpEventWait, "worker.up", func(e cpEvent) bool {
 		return e.Type == "worker.up" && e.WorkerID == id
 	})
 	if live := cpCheckNoGhosts(t, cp.Client, w.Client, id); len(live) != 0 {
@@ -65,6 +66,48 @@ func TestControlPlaneWorkerKilled(t *testing.T) {
 	testkit.AssertNoLeftovers(t, w.DataDir)
 }
 
+// TestControlPlaneWorkerFrozen stops a worker process (SIGSTOP) under a
+// running session until the control-plane declares it down and the session
+// lost, then lets it go on (SIGCONT). The worker comes back up; the session
+// it still runs is ended there (no ghost), stays lost/worker_lost in the
+// registry, and /events carries one end for it, the lost one.
+func TestControlPlaneWorkerFrozen(t *testing.T) {
+	needEngine(t, "chromium")
+	w := testkit.StartProcess(t, "worker", testkit.Env{"IDLE_TTL_SEC": "120"})
+	id := cpWorkerID(t, w.Client)
+	cp := testkit.StartControlPlane(t, testkit.Env{"WORKERS": w.Base, "HEARTBEAT_SEC": "1",
+		"WORKER_DOWN_AFTER_SEC": "6"})
+	cpWaitWorkers(t, cp.Client, id)
+	s := cp.Create(api.CreateSessionRequest{Mode: api.ModeManaged, Engine: "chromium"})
+	events := cpOpenEvents(t, cp.Base, "")
+
+	w.Signal(syscall.SIGSTOP)
+	lost := cp.WaitFor(s.ID, cpLostWait, func(s api.Session) bool { return s.State.Ended() })
+	w.Signal(syscall.SIGCONT)
+	if lost.State != api.StateLost || lost.Reason != api.ReasonWorkerLost {
+		t.Errorf("session of the frozen worker: %s/%s, want lost/worker_lost", lost.State, lost.Reason)
+	}
+	cpWaitWorkers(t, cp.Client, id)
+	if live := cpCheckNoGhosts(t, cp.Client, w.Client, id); len(live) != 0 {
+		t.Errorf("sessions running after the worker came back: %v", live)
+	}
+	if got := w.Get(s.ID); !got.State.Ended() {
+		t.Errorf("the worker still runs the lost session: %s", got.State)
+	}
+	if got := cp.Get(s.ID); got.State != api.StateLost || got.Reason != api.ReasonWorkerLost {
+		t.Errorf("registry changed the lost session to %s/%s", got.State, got.Reason)
+	}
+	var ends []cpEvent
+	for _, e := range cpOfSession(events.quiet(3*time.Second), s.ID) {
+		if e.Type == "session.ended" {
+			ends = append(ends, e)
+		}
+	}
+	if len(ends) != 1 || ends[0].session().State != api.StateLost {
+		t.Errorf("ends of the session on /events: %s, want one, lost", cpDescribe(ends))
+	}
+}
+
 // hasEvent reports whether evs holds an event of type typ for worker id.
 func hasEvent(evs []cpEvent, typ, workerID string) bool {
 	for _, e := range evs {
@@ -79,14 +122,16 @@ func hasEvent(evs []cpEvent, typ, workerID string) bool {
 // SQLite registry file, creates a Direct session through it, and restarts
 // it (SIGTERM, exit 0, start again on the same port). The session is still
 // there and live, the first wsEndpoint still works through the new process,
-// and /events holds each of the session's events once.
+// and /events holds each of the session's events once. A session started
+// on the worker directly while the control-plane was down is taken into
+// the registry, not ended.
 func TestControlPlaneRestart(t *testing.T) {
 	needEngine(t, "chromium")
 	w := testkit.StartProcess(t, "worker", testkit.Env{"WORKER_ID": "restart-worker",
 		"IDLE_TTL_SEC": "120"})
 	cp := testkit.StartProcess(t, "control-plane", testkit.Env{"WORKERS": w.Base,
 		"REGISTRY_URL": filepath.Join(testkit.DataDir(t), "registry.db"), "HEARTBEAT_SEC": "1",
-		"WORKER_DOWN_AFTER_SEC": "3"})
+		"WORKER_DOWN_AFTER_SEC": "6"})
 	cpWaitWorkers(t, cp.Client, "restart-worker")
 	s := cp.Create(cpDirect(120, nil))
 	cp.WaitFor(s.ID, cpWait, func(s api.Session) bool { return s.State == api.StateReady })
@@ -96,12 +141,21 @@ func TestControlPlaneRestart(t *testing.T) {
 	if code := cp.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("control-plane exit code %d after SIGTERM, want 0\n%s", code, cp.Log())
 	}
+	meanwhile := w.Create(api.CreateSessionRequest{Mode: api.ModeManaged, Engine: "chromium"})
 	cp.Start()
 	cpWaitWorkers(t, cp.Client, "restart-worker")
 	if got := cp.Get(s.ID); got.State != api.StateReady || got.WorkerID != "restart-worker" {
 		t.Fatalf("after the restart the session is %s on %q, want ready on restart-worker",
 			got.State, got.WorkerID)
 	}
+	cpEventually(t, cpWait, "the session started meanwhile is in the registry", func() bool {
+		status, _ := cp.Do("GET", "/sessions/"+meanwhile.ID, nil)
+		return status == http.StatusOK
+	})
+	if live := cpCheckNoGhosts(t, cp.Client, w.Client, "restart-worker"); len(live) != 2 {
+		t.Errorf("after the restart the worker runs %v, want both sessions", live)
+	}
+	cpDelete(t, cp.Client, meanwhile.ID)
 
 	site := testkit.Site(t, nil)
 	var out struct {
@@ -116,7 +170,7 @@ func TestControlPlaneRestart(t *testing.T) {
 		t.Errorf("session ended %s/%s, want closed/client_closed", end.State, end.Reason)
 	}
 
-	all := cpOpenEvents(t, cp.Base, "0").until(t, eventWait, "session end", cpEnded(s.ID))
+	all := cpOpenEvents(t, cp.Base, "0").until(t, cpEventWait, "session end", cpEnded(s.ID))
 	cpCheckIncreasing(t, all)
 	mine := cpOfSession(all, s.ID)
 	if n := countType(mine, "session.created"); n != 1 {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,9 +21,13 @@ import (
 
 // Waits of the control-plane tests.
 const (
-	cpWait     = time.Minute      // a worker comes up, a session reaches a state
-	cpLostWait = 30 * time.Second // a killed worker's sessions are lost
-	eventWait  = 30 * time.Second // an event shows up on a stream
+	cpWait      = time.Minute      // a worker comes up, a session reaches a state
+	cpLostWait  = 30 * time.Second // a killed worker's sessions are lost
+	cpEventWait = 30 * time.Second // an event shows up on a stream
+	// cpShutdownWait bounds a serve process's exit after SIGTERM: its
+	// sessions get CLOSE_GRACE_SEC (5 in the tests) plus 30 s for
+	// artifacts, and HTTP 10 s more.
+	cpShutdownWait = 50 * time.Second
 )
 
 // cpEvent is one event of a control-plane's (or worker's) /events.
@@ -226,15 +230,6 @@ func cpWaitWorkers(t *testing.T, c *testkit.Client, ids ...string) controlplane.
 	return st
 }
 
-// cpWaitWorkerState waits until a worker has state in /status.
-func cpWaitWorkerState(t *testing.T, c *testkit.Client, id, state string, timeout time.Duration) {
-	t.Helper()
-	cpEventually(t, timeout, "worker "+id+" "+state, func() bool {
-		w, ok := cpWorker(cpStatus(t, c), id)
-		return ok && w.State == state
-	})
-}
-
 // cpWorkerID asks a worker for its id.
 func cpWorkerID(t *testing.T, c *testkit.Client) string {
 	t.Helper()
@@ -335,7 +330,7 @@ func cpCreateAsync(ctx context.Context, base string,
 
 func cpCreateOnce(ctx context.Context, base string, req api.CreateSessionRequest) cpCreateResult {
 	body, _ := json.Marshal(req)
-	hr, err := http.NewRequestWithContext(ctx, "POST", base+"/sessions", strings.NewReader(string(body)))
+	hr, err := http.NewRequestWithContext(ctx, "POST", base+"/sessions", bytes.NewReader(body))
 	if err != nil {
 		return cpCreateResult{err: err}
 	}
@@ -374,24 +369,6 @@ func cpDelete(t *testing.T, c *testkit.Client, id string) api.Session {
 	var s api.Session
 	_ = json.Unmarshal(body, &s)
 	return s
-}
-
-// cpList is a value several goroutines append to.
-type cpList[T any] struct {
-	mu   sync.Mutex
-	list []T
-}
-
-func (g *cpList[T]) add(v T) {
-	g.mu.Lock()
-	g.list = append(g.list, v)
-	g.mu.Unlock()
-}
-
-func (g *cpList[T]) snapshot() []T {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return slices.Clone(g.list)
 }
 
 // cpEventually polls cond until it holds, and fails the test after timeout.

@@ -173,9 +173,11 @@ func cpFill(t *testing.T, cp *testkit.Client, label string) []api.Session {
 
 // cpEnqueue sends a create that has to wait and returns once the queue holds
 // it, at position pos.
-func cpEnqueue(t *testing.T, ctx context.Context, cp *testkit.Client, order, pos int) <-chan cpCreateResult {
+func cpEnqueue(ctx context.Context, t *testing.T, cp *testkit.Client,
+	order, pos int) <-chan cpCreateResult {
 	t.Helper()
-	ch := cpCreateAsync(ctx, cp.Base, cpDirect(120, map[string]string{"order": strconv.Itoa(order)}))
+	req := cpDirect(120, map[string]string{"order": strconv.Itoa(order)})
+	ch := cpCreateAsync(ctx, cp.Base, req)
 	cpEventually(t, cpWait, fmt.Sprintf("queue length %d", pos), func() bool {
 		return cpStatus(t, cp).Queue == pos
 	})
@@ -188,7 +190,7 @@ func cpCheckFIFO(t *testing.T, cp *testkit.Client) {
 	running := cpFill(t, cp, "fifo")
 	var waiting []<-chan cpCreateResult
 	for i := range 3 {
-		waiting = append(waiting, cpEnqueue(t, context.Background(), cp, i, i+1))
+		waiting = append(waiting, cpEnqueue(context.Background(), t, cp, i, i+1))
 	}
 	for i, ch := range waiting {
 		cpDelete(t, cp, running[0].ID)
@@ -217,7 +219,7 @@ func cpCheckQueueCancel(t *testing.T, cp *testkit.Client, w *testkit.Process) {
 	running := cpFill(t, cp, "cancel")
 	before := len(cpWorkerSessions(t, w.Client))
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := cpEnqueue(t, ctx, cp, 0, 1)
+	ch := cpEnqueue(ctx, t, cp, 0, 1)
 	cancel()
 	if r := <-ch; r.err == nil {
 		t.Fatalf("cancelled create answered %d: %s", r.status, r.body)

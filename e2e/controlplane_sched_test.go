@@ -82,7 +82,8 @@ func cpCheckManaged(t *testing.T, cp *testkit.Client, workers map[string]*testki
 	wk.WaitFor(s.ID, cpWait, three)
 	cpLogLag(t, "actions", cpFollows(t, cp, s.ID, three))
 
-	if end := cpDelete(t, cp, s.ID); end.State != api.StateKilled || end.Reason != api.ReasonKilled {
+	end := cpDelete(t, cp, s.ID)
+	if end.State != api.StateKilled || end.Reason != api.ReasonKilled {
 		t.Errorf("DELETE through the control-plane: %s/%s", end.State, end.Reason)
 	}
 	if ws := wk.Get(s.ID); ws.State != api.StateKilled {
@@ -94,7 +95,8 @@ func cpCheckManaged(t *testing.T, cp *testkit.Client, workers map[string]*testki
 
 // cpFollows waits until the control-plane's GET satisfies ok, which the
 // worker's already does, and returns how long that took.
-func cpFollows(t *testing.T, cp *testkit.Client, id string, ok func(api.Session) bool) time.Duration {
+func cpFollows(t *testing.T, cp *testkit.Client, id string,
+	ok func(api.Session) bool) time.Duration {
 	t.Helper()
 	began := time.Now()
 	cp.WaitFor(id, 5*time.Second, ok)
@@ -102,7 +104,8 @@ func cpFollows(t *testing.T, cp *testkit.Client, id string, ok func(api.Session)
 }
 
 func cpLogLag(t *testing.T, what string, d time.Duration) {
-	t.Logf("control-plane GET caught up with the worker (%s) after %s", what, d.Round(time.Millisecond))
+	t.Logf("control-plane GET caught up with the worker (%s) after %s", what,
+		d.Round(time.Millisecond))
 }
 
 // TestControlPlaneQueue is F17 and the queue's other promises, on one worker

@@ -21,6 +21,7 @@ var (
 	errWorkerRefused = errors.New("worker refused the request")
 	errWorkersFull   = errors.New("the workers had no room after all")
 	errEnded         = errors.New("the session has ended")
+	errWrongMode     = errors.New("the session is of the other mode")
 )
 
 // Handler returns the Control API.
@@ -58,6 +59,7 @@ var statusOf = []struct {
 	{registry.ErrNotFound, http.StatusNotFound, "not_found"},
 	{errNoRoute, http.StatusNotFound, "no_route"},
 	{errEnded, http.StatusConflict, "session_ended"},
+	{errWrongMode, http.StatusConflict, "wrong_mode"},
 	{ErrNoEngine, http.StatusServiceUnavailable, "engine_unavailable"},
 	{errWorkerGone, http.StatusServiceUnavailable, "worker_unavailable"},
 	{ErrQueueFull, http.StatusTooManyRequests, "queue_full"},

@@ -212,7 +212,7 @@ func (p *Pool) probeAll(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h, err := w.client.health(ctx)
+			h, err := p.probe(ctx, w)
 			if err != nil {
 				p.missed(ctx, w, err)
 				return
@@ -222,6 +222,29 @@ func (p *Pool) probeAll(ctx context.Context) {
 	}
 	wg.Wait()
 }
+
+// probe asks a worker's health. An answer with another worker id is a
+// failed probe: another process took the address (a restart elsewhere, a
+// reused port), and taking it for this worker would lose this worker's
+// sessions and end the other's.
+func (p *Pool) probe(ctx context.Context, w *worker) (workerHealth, error) {
+	c := p.clientOf(w)
+	h, err := c.health(ctx)
+	if err == nil && h.WorkerID != w.id {
+		err = fmt.Errorf("%s answers as worker %q, not %q", c.base, h.WorkerID, w.id)
+	}
+	return h, err
+}
+
+// clientOf returns the client of a worker's current URL.
+func (p *Pool) clientOf(w *worker) workerClient {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return w.client
+}
+
+// baseOf returns a worker's current URL.
+func (p *Pool) baseOf(w *worker) string { return p.clientOf(w).base }
 
 // observe records a good health answer; a worker that was down, or that
 // restarted (a new boot id), comes up and is reconciled.
@@ -304,14 +327,17 @@ func (p *Pool) loseSessions(ctx context.Context, workerID string, keep map[strin
 
 // reconcile makes the registry and a worker that (re)appeared agree: what
 // the registry thinks runs there but the worker does not know is lost;
-// what the worker runs but the registry does not know, or has ended
-// already (lost while the worker was unreachable), is ended on the worker;
-// what both know takes the worker's state, ended or not.
+// what the worker runs but the registry has ended (declared lost while the
+// worker was unreachable) is ended on the worker; what the worker runs and
+// the registry does not know is taken in, as its event stream would (it
+// may be a create still in flight); what both know takes the worker's
+// state when that is the later one.
 func (p *Pool) reconcile(w *worker) {
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
 	began := time.Now()
-	list, err := w.client.sessions(ctx)
+	c := p.clientOf(w)
+	list, err := c.sessions(ctx)
 	if err != nil {
 		p.log.Warn("reconcile: list worker sessions", "worker_id", w.id, "err", err)
 		return
@@ -319,23 +345,50 @@ func (p *Pool) reconcile(w *worker) {
 	keep := map[string]bool{}
 	for _, s := range list {
 		rec, err := p.store.GetSession(ctx, s.ID)
-		if errors.Is(err, registry.ErrNotFound) || (err == nil && rec.State.Ended()) {
+		if err == nil && rec.State.Ended() {
 			if !s.State.Ended() {
-				p.log.Warn("ending a session the registry does not run", "session_id", s.ID,
+				p.log.Warn("ending a session the registry has ended", "session_id", s.ID,
 					"worker_id", w.id, "registry_state", rec.State)
-				_ = w.client.deleteSession(ctx, s.ID)
+				_ = c.deleteSession(ctx, s.ID)
 			}
 			continue
 		}
 		keep[s.ID] = true // also when the registry cannot say: lose nothing on a hunch
-		if err == nil && rec.State != s.State {
-			s.WorkerID = w.id
-			p.putSession(ctx, s, "session.state",
-				fmt.Sprintf("sync/%s/%s/%d", s.ID, s.State, len(s.History)))
+		var known api.Session
+		switch {
+		case errors.Is(err, registry.ErrNotFound) && s.State.Ended():
+			continue // history the registry never had
+		case err == nil:
+			if known, err = rec.API(); err != nil || !later(s, known) {
+				continue
+			}
+		case err != nil && !errors.Is(err, registry.ErrNotFound):
+			continue
 		}
+		s.WorkerID = w.id
+		p.putSession(ctx, s, "session.state",
+			fmt.Sprintf("sync/%s/%s/%d", s.ID, s.State, len(s.History)))
 	}
 	p.recount(w, list, began)
 	p.loseSessions(ctx, w.id, keep)
+}
+
+// later reports whether a is a later view of a session than b: its last
+// state change is later, or, without a history to tell, it has ended and
+// b has not.
+func later(a, b api.Session) bool {
+	if a.State == b.State {
+		return false
+	}
+	la, lb := lastChange(a), lastChange(b)
+	return la.After(lb) || (la.Equal(lb) && a.State.Ended() && !b.State.Ended())
+}
+
+func lastChange(s api.Session) time.Time {
+	if n := len(s.History); n > 0 {
+		return s.History[n-1].At
+	}
+	return time.Time{}
 }
 
 // recount sets the worker's live sessions to those of a list it answered;
@@ -477,6 +530,16 @@ func (p *Pool) release(w *worker, s *api.Session) {
 	}
 	p.mu.Unlock()
 	p.kick()
+}
+
+// note counts or uncounts s on w as its state says.
+func (p *Pool) note(w *worker, s api.Session) {
+	p.mu.Lock()
+	freed := w.track(s)
+	p.mu.Unlock()
+	if freed {
+		p.kick()
+	}
 }
 
 // recentIDs remembers the last recentKept ids added.

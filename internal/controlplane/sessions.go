@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,8 +82,8 @@ var knownEngines = engine.New("", "", "")
 func checkCreate(req api.CreateSessionRequest) error {
 	switch {
 	case req.Mode != api.ModeDirect && req.Mode != api.ModeManaged:
-		return &httpx.FieldError{Field: "mode", Reason: fmt.Sprintf("must be direct or managed, got %q",
-			req.Mode)}
+		return &httpx.FieldError{Field: "mode",
+			Reason: fmt.Sprintf("must be direct or managed, got %q", req.Mode)}
 	case !knownEngines.Known(req.Engine):
 		return &httpx.FieldError{Field: "engine", Reason: fmt.Sprintf("must be one of %v, got %q",
 			knownEngines.Names(), req.Engine)}
@@ -94,7 +95,8 @@ func checkCreate(req api.CreateSessionRequest) error {
 }
 
 func (s *Service) forwardCreate(ctx context.Context, wk *worker, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", wk.url+"/sessions", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, "POST", s.pool.baseOf(wk)+"/sessions",
+		bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -128,7 +130,8 @@ func (s *Service) created(w http.ResponseWriter, r *http.Request, wk *worker, ra
 	// later state already.
 	s.pool.storeSession(r.Context(), withoutEndpoint(sess))
 	s.metrics.created.WithLabelValues(req.Engine).Inc()
-	s.audit(r, "session.create", sess.ID, fmt.Sprintf("engine=%s mode=%s worker=%s", req.Engine, req.Mode, wk.id))
+	s.audit(r, "session.create", sess.ID,
+		fmt.Sprintf("engine=%s mode=%s worker=%s", req.Engine, req.Mode, wk.id))
 	w.Header().Set("Location", "/sessions/"+sess.ID)
 	httpx.WriteJSON(w, http.StatusCreated, sess)
 }
@@ -161,6 +164,11 @@ func (s *Service) listSessions(w http.ResponseWriter, r *http.Request) {
 		Owner: q.Get("owner"), Cursor: q.Get("cursor")}
 	for _, st := range q["state"] {
 		for _, one := range strings.Split(st, ",") {
+			if !knownState(api.State(one)) {
+				s.fail(w, r, &httpx.FieldError{Field: "state",
+					Reason: fmt.Sprintf("unknown state %q", one)})
+				return
+			}
 			f.States = append(f.States, api.State(one))
 		}
 	}
@@ -197,6 +205,11 @@ func (s *Service) listSessions(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, page)
 }
 
+// knownState reports whether st is a session state.
+func knownState(st api.State) bool {
+	return st.Ended() || slices.Contains(runningStates, st)
+}
+
 func (s *Service) getSession(w http.ResponseWriter, r *http.Request) {
 	rec, err := s.store.GetSession(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -222,12 +235,13 @@ func (s *Service) deleteSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if status/100 == 2 {
-		// Stored so a GET right after sees the end; the worker's event
-		// stream publishes it.
+		// Stored, and its slot freed, so that a GET or a create right after
+		// sees the end; the worker's event stream publishes it.
 		var sess api.Session
 		if json.Unmarshal(body, &sess) == nil {
 			sess.WorkerID = wk.id
 			s.pool.storeSession(r.Context(), sess)
+			s.pool.note(wk, sess)
 		}
 		s.audit(r, "session.kill", id, "")
 	}
@@ -236,19 +250,30 @@ func (s *Service) deleteSession(w http.ResponseWriter, r *http.Request) {
 
 // sessionWorker finds the worker that runs a session; it answers 404 or
 // 503 itself when there is none.
-func (s *Service) sessionWorker(w http.ResponseWriter, r *http.Request, id string) (*worker, string, bool) {
-	return s.findWorker(w, r, id, false)
+func (s *Service) sessionWorker(w http.ResponseWriter, r *http.Request,
+	id string) (*worker, string, bool) {
+	return s.findWorker(w, r, id, false, "")
 }
 
 // liveSessionWorker is sessionWorker for commands to a running session: one
 // the registry has ended gets 409 without asking its worker, which may be
 // gone or may have forgotten it.
-func (s *Service) liveSessionWorker(w http.ResponseWriter, r *http.Request, id string) (*worker, string, bool) {
-	return s.findWorker(w, r, id, true)
+func (s *Service) liveSessionWorker(w http.ResponseWriter, r *http.Request,
+	id string) (*worker, string, bool) {
+	return s.findWorker(w, r, id, true, "")
 }
 
+// directSessionWorker is liveSessionWorker for the websocket of a Direct
+// session.
+func (s *Service) directSessionWorker(w http.ResponseWriter, r *http.Request,
+	id string) (*worker, string, bool) {
+	return s.findWorker(w, r, id, true, api.ModeDirect)
+}
+
+// findWorker finds the worker of a session; with live, the session must
+// not have ended, and unless mode is empty it must be of that mode.
 func (s *Service) findWorker(w http.ResponseWriter, r *http.Request, id string,
-	live bool) (*worker, string, bool) {
+	live bool, mode api.Mode) (*worker, string, bool) {
 	rec, err := s.store.GetSession(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
@@ -256,6 +281,10 @@ func (s *Service) findWorker(w http.ResponseWriter, r *http.Request, id string,
 	}
 	if live && rec.State.Ended() {
 		s.fail(w, r, fmt.Errorf("%w: %s is %s (%s)", errEnded, id, rec.State, rec.Reason))
+		return nil, "", false
+	}
+	if mode != "" && rec.Mode != mode {
+		s.fail(w, r, fmt.Errorf("%w: %s is a %s session", errWrongMode, id, rec.Mode))
 		return nil, "", false
 	}
 	wk, up := s.pool.get(rec.WorkerID)

@@ -73,7 +73,8 @@ func (s *Service) registerWorker(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := s.pool.Add(r.Context(), req.URL, false)
 	if errors.Is(err, ErrWorkerIDTaken) {
-		httpx.WriteJSON(w, http.StatusConflict, httpx.ErrorBody("worker_id_taken", err.Error(), "url"))
+		httpx.WriteJSON(w, http.StatusConflict,
+			httpx.ErrorBody("worker_id_taken", err.Error(), "url"))
 		return
 	}
 	if err != nil {

@@ -62,7 +62,8 @@ func (p *Pool) startStream(w *worker) {
 		for ctx.Err() == nil {
 			err := p.follow(ctx, w)
 			if ctx.Err() == nil {
-				p.log.Debug("worker event stream ended; reconnecting", "worker_id", w.id, "err", err)
+				p.log.Debug("worker event stream ended; reconnecting", "worker_id", w.id,
+					"err", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -77,7 +78,7 @@ func (p *Pool) startStream(w *worker) {
 // worker's health first: its boot id says whether the event ids go on
 // (Last-Event-ID) or start over.
 func (p *Pool) follow(ctx context.Context, w *worker) error {
-	h, err := w.client.health(ctx)
+	h, err := p.probe(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func (p *Pool) follow(ctx context.Context, w *worker) error {
 	p.mu.Lock()
 	from, boot := w.lastEvent, w.bootID
 	p.mu.Unlock()
-	return w.client.streamEvents(ctx, from, func(ev workerEvent) bool {
+	return p.clientOf(w).streamEvents(ctx, from, func(ev workerEvent) bool {
 		return p.onWorkerEvent(w, boot, ev)
 	})
 }
@@ -110,22 +111,22 @@ func (p *Pool) onWorkerEvent(w *worker, boot string, ev workerEvent) bool {
 	s.WorkerID = w.id
 	origin := fmt.Sprintf("%s/%s/%d", w.id, boot, ev.ID)
 	// The event is published even when the registry keeps a later state
-	// (a DELETE's answer overtakes the stream): it happened.
-	p.storeSession(ctx, s)
+	// (a DELETE's answer overtakes the stream): it happened. Only a session
+	// declared lost stays silent: its clients were told it is gone, and
+	// reconcile ends it on the worker.
+	p.note(w, s)
+	if _, lost := p.storeSession(ctx, s); lost {
+		p.log.Debug("event of a session declared lost", "session_id", s.ID, "type", ev.Type)
+		return true
+	}
 	p.publish(ctx, registry.Event{Type: ev.Type, SessionID: s.ID, WorkerID: w.id,
 		Data: withOrigin(ev.Data, origin)})
-	p.mu.Lock()
-	freed := w.track(s)
-	p.mu.Unlock()
-	if freed {
-		p.kick()
-	}
 	return true
 }
 
 // putSession stores s and publishes an event carrying it.
 func (p *Pool) putSession(ctx context.Context, s api.Session, typ, origin string) {
-	if !p.storeSession(ctx, s) {
+	if stored, _ := p.storeSession(ctx, s); !stored {
 		return
 	}
 	data, _ := json.Marshal(map[string]any{"type": typ, "session": s, "origin": origin})
@@ -136,25 +137,25 @@ func (p *Pool) putSession(ctx context.Context, s api.Session, typ, origin string
 // already: the first end recorded is final, and whatever comes later (an
 // event older than a DELETE's answer, a worker that reappears after its
 // sessions were declared lost) does not change it. It reports whether s
-// was written.
-func (p *Pool) storeSession(ctx context.Context, s api.Session) bool {
+// was written, and whether the registry has the session lost.
+func (p *Pool) storeSession(ctx context.Context, s api.Session) (stored, lost bool) {
 	owner := ""
 	if old, err := p.store.GetSession(ctx, s.ID); err == nil {
 		owner = old.Owner
 		if old.State.Ended() {
-			return false
+			return false, old.State == api.StateLost
 		}
 	}
 	rec, err := registry.NewSession(s, owner)
 	if err != nil {
 		p.log.Error("registry session", "session_id", s.ID, "err", err)
-		return false
+		return false, false
 	}
 	if err := p.store.PutSession(ctx, rec); err != nil {
 		p.log.Error("store session", "session_id", s.ID, "err", err)
-		return false
+		return false, false
 	}
-	return true
+	return true, false
 }
 
 func (p *Pool) publish(ctx context.Context, e registry.Event) {

@@ -104,7 +104,8 @@ var errRestarted = errors.New("the worker restarted; its event ids start over")
 
 // streamEvents reads the worker's /events after lastID and calls fn for each
 // event until the stream ends, fn returns false or ctx is done.
-func (c workerClient) streamEvents(ctx context.Context, lastID int64, fn func(workerEvent) bool) error {
+func (c workerClient) streamEvents(ctx context.Context, lastID int64,
+	fn func(workerEvent) bool) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/events", nil)
 	if err != nil {
 		return err

@@ -47,6 +47,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "retry: 2000\n\n")
 	flusher.Flush()
 
+	if after < 0 {
+		// Live only: from the newest event fanned out before subscribing.
+		// Taking it after subscribing would skip an event fanned out in
+		// between, which sits in the subscriber's channel with a smaller id.
+		after = h.last.Load()
+	}
 	sub := h.subscribe()
 	defer h.unsubscribe(sub)
 	sent, err := h.replay(w, r, after)
@@ -59,9 +65,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // replay writes the kept events after id and returns the last id written.
 func (h *Hub) replay(w http.ResponseWriter, r *http.Request, after int64) (int64, error) {
-	if after < 0 {
-		return h.last.Load(), nil
-	}
 	copies := newDedupe(h.opts.Origin, h.opts.DedupeWindow)
 	if err := copies.seed(r.Context(), h.src, after); err != nil {
 		return after, err

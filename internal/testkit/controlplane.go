@@ -55,19 +55,20 @@ type ControlPlane struct {
 // StartControlPlane starts a control-plane with a fresh data folder and,
 // unless env sets REGISTRY_URL, a SQLite registry in it. Workers come from
 // env's WORKERS or are added later with AddWorker. Probes run every second
-// and a worker is down after 3 s of silence unless env says otherwise. It
-// stops when the test ends.
+// and a worker is down after 6 s of silence unless env says otherwise (more
+// than a probe's own 5 s timeout, so a worker slowed down by a busy machine
+// is not taken for a dead one). It stops when the test ends.
 func StartControlPlane(t testing.TB, env Env) *ControlPlane {
 	t.Helper()
 	data := DataDir(t)
 	vars := map[string]string{"RUNNER_DATA": data, "HEARTBEAT_SEC": "1",
-		"WORKER_DOWN_AFTER_SEC": "3", "LOG_LEVEL": "debug"}
+		"WORKER_DOWN_AFTER_SEC": "6", "LOG_LEVEL": "debug"}
 	for k, v := range env {
 		vars[k] = v
 	}
 	fs := flag.NewFlagSet("control-plane", flag.ContinueOnError)
-	load := config.ControlPlaneFlags(fs, func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-		false)
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	load := config.ControlPlaneFlags(fs, lookup, false)
 	cfg, err := load()
 	if err != nil {
 		t.Fatalf("control-plane config: %v", err)
@@ -75,7 +76,8 @@ func StartControlPlane(t testing.TB, env Env) *ControlPlane {
 	log := slog.New(slog.NewJSONHandler(fileSink(t, data, "control-plane.log"),
 		&slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	cp, err := app.NewControlPlane(ctx, cfg, cfg.DataDir, "test", cfg.MaxBodyBytes, cfg.PublicURL, log)
+	cp, err := app.NewControlPlane(ctx, cfg, cfg.DataDir, "test", cfg.MaxBodyBytes, cfg.PublicURL,
+		log)
 	if err != nil {
 		cancel()
 		t.Fatalf("new control-plane: %v", err)
@@ -184,7 +186,8 @@ func (p *Process) Start() {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	fmt.Fprintf(logFile, "---- camofleet %s starts %s\n", p.Role, time.Now().Format(time.RFC3339Nano))
+	fmt.Fprintf(logFile, "---- camofleet %s starts %s\n", p.Role,
+		time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(Binary(p.t), p.Role)
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(p.Port))
 	for k, v := range p.env {
@@ -219,7 +222,8 @@ func (p *Process) awaitHealth() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p.t.Fatalf("camofleet %s did not answer /health within %s\n%s", p.Role, ProcessStartWait, p.Log())
+	p.t.Fatalf("camofleet %s did not answer /health within %s\n%s", p.Role, ProcessStartWait,
+		p.Log())
 }
 
 // Pid returns the process id of the current run.
