@@ -34,8 +34,9 @@ type worker struct {
 	// with creates in flight (counting them twice, in reserved too) and
 	// with ends, so it would let the queue stall or overfill the worker.
 	live      map[string]time.Time
-	gone      recentIDs // sessions seen ending, so a late answer cannot revive them
-	reserved  int       // creates this control-plane has sent and not yet seen answered
+	starting  map[string]bool // live sessions still starting: maybe one of ours in flight
+	gone      recentIDs       // sessions seen ending, so a late answer cannot revive them
+	reserved  int             // creates this control-plane has sent and not yet seen answered
 	up        bool
 	lastSeen  time.Time
 	lastEvent int64 // id of the last event of the worker's /events handled (this boot)
@@ -104,7 +105,7 @@ func (p *Pool) Add(ctx context.Context, url string, static bool) (WorkerStatus, 
 	w, known := p.workers[h.WorkerID]
 	if !known {
 		w = &worker{id: h.WorkerID, url: url, static: static, client: c,
-			live: map[string]time.Time{}}
+			live: map[string]time.Time{}, starting: map[string]bool{}}
 		p.workers[w.id] = w
 	}
 	w.url, w.client = url, c
@@ -284,6 +285,7 @@ func (p *Pool) missed(ctx context.Context, w *worker, err error) {
 	if goingDown {
 		w.up = false
 		clear(w.live)
+		clear(w.starting)
 	}
 	p.mu.Unlock()
 	if !goingDown {
@@ -407,6 +409,7 @@ func (p *Pool) recount(w *worker, list []api.Session, asked time.Time) {
 	for id, added := range w.live {
 		if !listed[id] && added.Before(asked) {
 			delete(w.live, id)
+			delete(w.starting, id)
 		}
 	}
 	p.mu.Unlock()
@@ -419,13 +422,34 @@ func (w *worker) track(s api.Session) bool {
 	if s.State.Ended() {
 		_, held := w.live[s.ID]
 		delete(w.live, s.ID)
+		delete(w.starting, s.ID)
 		w.gone.add(s.ID)
 		return held
 	}
-	if _, ok := w.live[s.ID]; !ok && !w.gone.has(s.ID) {
+	if w.gone.has(s.ID) {
+		return false
+	}
+	starting := s.State == api.StateStarting || s.State == api.StateQueued
+	if _, ok := w.live[s.ID]; !ok {
 		w.live[s.ID] = time.Now()
+		if starting {
+			w.starting[s.ID] = true
+		}
+	} else if !starting {
+		// Never back to starting: a late "created" event may follow the
+		// create's answer.
+		delete(w.starting, s.ID)
 	}
 	return false
+}
+
+// used is how many slots of w are taken. A create in flight is in reserved
+// and, once the worker announced it, also among the live sessions still
+// starting; a reservation absorbs one such session so it is not counted
+// twice, while sessions started past this control-plane still count.
+// The caller holds p.mu.
+func (w *worker) used() int {
+	return max(len(w.live), len(w.live)-len(w.starting)+w.reserved)
 }
 
 func (p *Pool) saveWorker(w *worker) {
@@ -505,7 +529,7 @@ func (p *Pool) reserve(engine string) (*worker, bool) {
 	var best *worker
 	bestLoad := 2.0
 	for _, w := range p.workers {
-		used := len(w.live) + w.reserved
+		used := w.used()
 		if !w.up || !w.engines[engine] || w.capacity <= 0 || used >= w.capacity {
 			continue
 		}
