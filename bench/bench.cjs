@@ -124,11 +124,16 @@ async function api(method, p, body) {
 }
 
 const openSessions = new Set();
+const creating = new Set(); // create requests in flight, awaited by cleanup
 
 async function createSession(engine) {
-  const s = await api('POST', '/sessions', { mode: 'direct', engine });
+  const req = api('POST', '/sessions', { mode: 'direct', engine }).then((s) => {
+    if (s && s.id) openSessions.add(s.id);
+    return s;
+  });
+  creating.add(req);
+  const s = await req.finally(() => creating.delete(req));
   if (s.state !== 'ready' || !s.wsEndpoint) throw new Error(`session not ready: ${JSON.stringify(s)}`);
-  openSessions.add(s.id);
   return s;
 }
 
@@ -166,6 +171,7 @@ async function cleanup() {
   for (const s of openServers) await bounded(s.close(), 'close server', 15000).catch(() => s.kill());
   openServers.clear();
   for (const c of openChildren) await stopChild(c);
+  await Promise.allSettled([...creating]); // api() bounds each request
   for (const id of [...openSessions]) {
     await bounded(deleteSession(id), `delete ${id}`, 30000).catch((e) => log(e.message));
   }
