@@ -119,7 +119,9 @@ async function api(method, p, body) {
   const text = await res.text();
   let json = null;
   try { json = JSON.parse(text); } catch {}
-  if (!res.ok && res.status !== 202) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 500)}`);
+  if (!res.ok && res.status !== 202) {
+    throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 500)}`);
+  }
   return json;
 }
 
@@ -133,7 +135,9 @@ async function createSession(engine) {
   });
   creating.add(req);
   const s = await req.finally(() => creating.delete(req));
-  if (s.state !== 'ready' || !s.wsEndpoint) throw new Error(`session not ready: ${JSON.stringify(s)}`);
+  if (s.state !== 'ready' || !s.wsEndpoint) {
+    throw new Error(`session not ready: ${JSON.stringify(s)}`);
+  }
   return s;
 }
 
@@ -168,7 +172,9 @@ const openChildren = new Set(); // bare-server.cjs processes
 async function cleanup() {
   for (const b of openBrowsers) await bounded(b.close(), 'close client', 10000).catch(() => {});
   openBrowsers.clear();
-  for (const s of openServers) await bounded(s.close(), 'close server', 15000).catch(() => s.kill());
+  for (const s of openServers) {
+    await bounded(s.close(), 'close server', 15000).catch(() => s.kill());
+  }
   openServers.clear();
   for (const c of openChildren) await stopChild(c);
   await Promise.allSettled([...creating]); // api() bounds each request
@@ -518,7 +524,8 @@ function nodeStart(n) {
   const probe = `const c0 = process.cpuUsage(), t0 = performance.now();
     require(${JSON.stringify(bundle)});
     const c = process.cpuUsage(c0);
-    console.log(JSON.stringify({ wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 }));`;
+    const wall = performance.now() - t0;
+    console.log(JSON.stringify({ wall, cpu: (c.user + c.system) / 1000 }));`;
   const out = { node: [], nodeWithBundle: [], requireWall: [], requireCPU: [] };
   for (let i = 0; i < n; i++) {
     let t0 = now();
@@ -538,7 +545,8 @@ function nodeStart(n) {
 const mb = (kb) => (kb / 1024).toFixed(0);
 const ms = (x) => x.toFixed(1);
 const ratio = (a, b) => `${(a / b).toFixed(3)}×`;
-const verdict = (r, goal) => (r <= goal ? `met (≤ ${goal}×)` : `**missed** (goal ≤ ${goal}×)`);
+const verdict = (r, goal) =>
+  (r <= goal ? `met (≤ ${goal}×)` : `**missed** (goal ≤ ${goal}×)`);
 
 function reportReady(lines, results) {
   lines.push('### 1. Create-to-ready (ms)', '');
@@ -555,7 +563,8 @@ function reportReady(lines, results) {
     const c = stats(r.bareChild.map((x) => x.total));
     const row = (name, x, rest) => lines.push(`| ${engine} | ${name} | ${ms(x.median)} | ` +
       `${ms(x.p90)} | ${ms(x.mean)} | ${ms(x.min)} | ${ms(x.max)} | ${rest} |`);
-    row('camofleet worker', w, `${ratio(w.median, b.median)} | ${verdict(w.median / b.median, 1.15)}`);
+    row('camofleet worker', w,
+      `${ratio(w.median, b.median)} | ${verdict(w.median / b.median, 1.15)}`);
     row('bare launchServer', b, ' | ');
     row('bare launchServer, own Node process', c, `${ratio(c.median, b.median)} | `);
   }
@@ -598,8 +607,8 @@ function reportRelay(lines, results) {
     lines.push(`| ${engine} | via worker relay | ${ms(wt.median)} | ${we.median.toFixed(3)} | ` +
       `${we.p99.toFixed(3)} | ${ratio(wt.median, bt.median)} | ${ratio(we.median, be.median)} | ` +
       `${verdict(wt.median / bt.median, 1.05)} |`);
-    lines.push(`| ${engine} | straight to launchServer (own Node process) | ${ms(bt.median)} | ${be.median.toFixed(3)} | ` +
-      `${be.p99.toFixed(3)} | | | |`);
+    lines.push(`| ${engine} | straight to launchServer (own Node process) | ${ms(bt.median)} | ` +
+      `${be.median.toFixed(3)} | ${be.p99.toFixed(3)} | | | |`);
   }
   lines.push('', 'CPU time per evaluate, µs (from /proc, summed over all batches; the ' +
     'worker\'s CPU during the bare batches is its idle baseline):', '');
@@ -607,7 +616,8 @@ function reportRelay(lines, results) {
     '(launcher / bare-server.cjs) |');
   lines.push('|---|---|---:|---:|');
   for (const [engine, r] of Object.entries(results.relay)) {
-    for (const [name, x] of [['via worker relay', r.worker], ['straight to launchServer', r.bare]]) {
+    for (const [name, x] of [['via worker relay', r.worker],
+      ['straight to launchServer', r.bare]]) {
       const us = (v) => (v * 1000 / x.evals).toFixed(1);
       lines.push(`| ${engine} | ${name} | ${us(x.workerCPU)} | ${us(x.serverCPU)} |`);
     }

@@ -117,7 +117,8 @@ cleanup() {
   fi
   if [ -n "${BENCH_KEEP:-}" ] && [ -d "$RUN_TMP" ]; then
     mkdir -p "$BENCH_KEEP"
-    cp -f "$RUN_TMP"/{results.json,gobench.txt,worker.log,report.md} "$BENCH_KEEP"/ 2>/dev/null || true
+    cp -f "$RUN_TMP"/{results.json,gobench.txt,worker.log,report.md} "$BENCH_KEEP"/ \
+      2>/dev/null || true
   fi
   rm -rf "$RUN_TMP"
   exit "$rc"
@@ -133,7 +134,8 @@ log "Go relay benchmarks (count ${GO_BENCH_COUNT:-5})"
 go test -run '^$' -bench . -benchmem -count "${GO_BENCH_COUNT:-5}" -timeout 10m \
   ./internal/relay/ > "$RUN_TMP/gobench.txt"
 
-PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+PORT=$(node -e 'const s = require("net").createServer();
+  s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 mkdir -p "$RUN_TMP/data" "$RUN_TMP/tmp"
 log "starting a worker on 127.0.0.1:$PORT"
 RUNNER_DATA="$RUN_TMP/data" PORT="$PORT" LISTEN_ADDR=127.0.0.1 MAX_SESSIONS=6 \
@@ -163,13 +165,20 @@ stop_worker
 
 chromium_v=$(/usr/bin/chromium --version 2>/dev/null | head -1 || true)
 firefox_v=$(firefox-esr --version 2>/dev/null | head -1 || true)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+ram=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+pwv=$(node -p 'require("./driver/node_modules/playwright-core/package.json").version')
+code=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+git diff --quiet HEAD 2>/dev/null || code="$code with uncommitted changes in the working tree"
+versions="${chromium_v:-chromium ?}; ${firefox_v:-firefox ?}; Node $(node --version)"
+versions="$versions; $(go version | cut -d' ' -f3); playwright-core $pwv"
 cat <<EOF
 ## Run of $(date -u +"%Y-%m-%d %H:%M UTC")
 
-- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)
+- machine: $(nproc) cores ($cpu), $ram RAM, $(uname -sr)
 - load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)
-- ${chromium_v:-chromium ?}; ${firefox_v:-firefox ?}; Node $(node --version); $(go version | cut -d' ' -f3); playwright-core $(node -p 'require("./driver/node_modules/playwright-core/package.json").version')
-- code: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes in the working tree')
+- $versions
+- code: $code
 - command: \`bench/run.sh\`
 
 EOF

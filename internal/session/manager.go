@@ -99,10 +99,10 @@ func (m *Manager) Create(ctx context.Context, req api.CreateSessionRequest) (*Se
 	}
 	if err := s.start(ctx); err != nil {
 		s.finish(api.ReasonStartFailed, err)
+		m.wg.Done()
 		return s, &StartError{SessionID: s.id, Err: err}
 	}
-	m.wg.Add(1)
-	go s.supervise()
+	go s.supervise() // calls m.wg.Done when the session has ended
 	if len(initial) > 0 {
 		go s.runInitial(initial)
 	}
@@ -137,6 +137,9 @@ func (m *Manager) reserve(p plan) (*Session, error) {
 		log:     m.log.With("session_id", id, "engine", p.req.Engine, "mode", p.req.Mode),
 	}
 	s.stepCtx, s.stepCancel = context.WithCancel(context.Background())
+	// Counted from here, under the lock that checks closed, so Shutdown also
+	// waits for a session that is still starting.
+	m.wg.Add(1)
 	s.Touch()
 	m.sessions[id] = s
 	m.active++
