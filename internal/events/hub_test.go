@@ -77,7 +77,8 @@ func TestLiveEventsAndHeaders(t *testing.T) {
 	}
 	waitSubscribers(t, h, 1)
 	for i := 0; i < 3; i++ {
-		_, _ = mem.AppendEvent(context.Background(), registry.Event{Type: "session.state", SessionID: fmt.Sprint(i)})
+		ev := registry.Event{Type: "session.state", SessionID: fmt.Sprint(i)}
+		_, _ = mem.AppendEvent(context.Background(), ev)
 	}
 	if ids := readEvents(t, r, 3); strings.Join(ids, ",") != "1,2,3" {
 		t.Fatalf("ids %v", ids)
